@@ -1,0 +1,14 @@
+"""Console URLs (namespace "console"): each page module owns its own patterns."""
+
+from keys.console import credentials, create_wizard, iam, import_wizard, key_detail, key_list, signin
+
+app_name = "console"
+urlpatterns = [
+    *signin.urlpatterns,
+    *iam.urlpatterns,
+    *key_list.urlpatterns,
+    *create_wizard.urlpatterns,
+    *key_detail.urlpatterns,
+    *import_wizard.urlpatterns,
+    *credentials.urlpatterns,
+]

@@ -1,0 +1,166 @@
+"""Accounts, IAM principals, console sign-in, access keys and console preferences."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import string
+from typing import Any
+
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from keys import clock, vault
+from keys.errors import validation
+from keys.models import AccessKey, Account, ConsolePreferences, Principal, SignInAttempt
+
+ADMINISTRATOR_ACCESS = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+KEY_LIST_COLUMNS = ("expiration_date", "origin")
+SIGN_IN_WINDOW = dt.timedelta(minutes=15)
+SIGN_IN_MAX_FAILURES = 5
+MAX_ACCESS_KEYS = 2  # AWS's per-user quota
+
+
+def console_username(account_id: str, user_name: str) -> str:
+    """The Django username behind an IAM user's console password."""
+    return f"{account_id}:{user_name}"
+
+
+@transaction.atomic
+def ensure_account(account_id: str, *, alias: str = "") -> Account:
+    account, _ = Account.objects.get_or_create(id=account_id, defaults={"alias": alias})
+    if alias and account.alias != alias:
+        account.alias = alias
+        account.save(update_fields=["alias"])
+    Principal.objects.get_or_create(
+        account=account, kind=Principal.ROOT, name="root", defaults={"created": clock.now()}
+    )
+    return account
+
+
+@transaction.atomic
+def ensure_principal(
+    account: Account,
+    *,
+    kind: str,
+    name: str,
+    iam_policies: list[dict] | None = None,
+    iam_policy_names: list[str] | None = None,
+    password: str | None = None,
+) -> Principal:
+    """Create or update an IAM user or role (idempotent, for the demo seed and tests)."""
+    principal, _ = Principal.objects.get_or_create(
+        account=account, kind=kind, name=name, defaults={"created": clock.now()}
+    )
+    principal.iam_policies = iam_policies or []
+    principal.iam_policy_names = iam_policy_names or []
+    if password is not None and kind == Principal.USER:
+        user = principal.user or User(username=console_username(account.id, name))
+        user.set_password(password)
+        user.save()
+        principal.user = user
+    principal.save()
+    return principal
+
+
+def resolve_account(account_id_or_alias: str) -> Account | None:
+    value = (account_id_or_alias or "").strip()
+    return Account.objects.filter(id=value).first() or Account.objects.filter(alias=value).exclude(alias="").first()
+
+
+def sign_in_throttled(username: str, source_ip: str | None) -> bool:
+    """Too many recent failures for this user name or this address."""
+    since = clock.now() - SIGN_IN_WINDOW
+    recent = SignInAttempt.objects.filter(attempted_at__gte=since)
+    return (
+        recent.filter(username=username).count() >= SIGN_IN_MAX_FAILURES
+        or (source_ip is not None and recent.filter(source_ip=source_ip).count() >= SIGN_IN_MAX_FAILURES * 4)
+    )
+
+
+def authenticate_console_user(
+    request: Any, *, account: str, user_name: str, password: str, source_ip: str | None
+) -> tuple[Principal | None, str]:
+    """(principal, "") on success, (None, reason) otherwise; failures are counted for throttling."""
+    found = resolve_account(account)
+    username = console_username(found.id if found else account.strip(), user_name.strip())
+    if sign_in_throttled(username, source_ip):
+        return None, "throttled"
+    user = authenticate(request, username=username, password=password) if found else None
+    principal = getattr(user, "principal", None) if user else None
+    if principal is None:
+        SignInAttempt.objects.create(username=username, source_ip=source_ip, attempted_at=clock.now())
+        return None, "invalid"
+    SignInAttempt.objects.filter(username=username).delete()
+    return principal, ""
+
+
+def principals(account: Account, kind: str | None = None) -> list[Principal]:
+    query = Principal.objects.filter(account=account).exclude(kind=Principal.ROOT)
+    if kind:
+        query = query.filter(kind=kind)
+    return list(query.order_by("name"))
+
+
+# ---------------------------------------------------------------- access keys
+
+
+def _new_access_key_id() -> str:
+    alphabet = string.ascii_uppercase + "234567"
+    return "AKIA" + "".join(secrets.choice(alphabet) for _ in range(16))
+
+
+@transaction.atomic
+def create_access_key(principal: Principal, *, access_key_id: str | None = None, secret: str | None = None) -> tuple[AccessKey, str]:
+    """A new access key pair for an IAM user; the secret is returned once and stored sealed."""
+    if principal.kind != Principal.USER:
+        raise validation("Only IAM users have access keys.")
+    if access_key_id is None and principal.access_keys.count() >= MAX_ACCESS_KEYS:
+        raise validation(f"An IAM user can have at most {MAX_ACCESS_KEYS} access keys. Delete one first.")
+    access_key_id = access_key_id or _new_access_key_id()
+    secret = secret or secrets.token_urlsafe(30)[:40]
+    access_key = AccessKey.objects.create(
+        principal=principal,
+        access_key_id=access_key_id,
+        sealed_secret=vault.seal(secret.encode(), context=f"access-key:{access_key_id}"),
+        created=clock.now(),
+    )
+    return access_key, secret
+
+
+def access_key_secret(access_key: AccessKey) -> str:
+    return vault.unseal(access_key.sealed_secret, context=f"access-key:{access_key.access_key_id}").decode()
+
+
+def set_access_key_status(principal: Principal, access_key_id: str, *, active: bool) -> AccessKey:
+    access_key = principal.access_keys.get(access_key_id=access_key_id)
+    access_key.status = AccessKey.ACTIVE if active else AccessKey.INACTIVE
+    access_key.save(update_fields=["status"])
+    return access_key
+
+
+def delete_access_key(principal: Principal, access_key_id: str) -> None:
+    principal.access_keys.filter(access_key_id=access_key_id).delete()
+
+
+# ---------------------------------------------------------------- console preferences
+
+
+def preferences(principal: Principal) -> ConsolePreferences:
+    prefs, _ = ConsolePreferences.objects.get_or_create(principal=principal)
+    return prefs
+
+
+def set_key_list_columns(principal: Principal, columns: list[str]) -> ConsolePreferences:
+    prefs = preferences(principal)
+    prefs.key_list_columns = [c for c in KEY_LIST_COLUMNS if c in set(columns)]
+    prefs.save(update_fields=["key_list_columns"])
+    return prefs
+
+
+def set_console_region(principal: Principal, region: str) -> ConsolePreferences:
+    prefs = preferences(principal)
+    prefs.region = region
+    prefs.save(update_fields=["region"])
+    return prefs

@@ -1,0 +1,41 @@
+"""Fixtures built through the services, so test data obeys the same rules as real data."""
+
+from __future__ import annotations
+
+import pytest
+
+from keys.management.commands.seed_demo import seed
+from keys.services.gate import Actor
+
+REGION = "us-west-2"
+DEMO_PASSWORD = "training-password"
+
+
+@pytest.fixture
+def demo(db):
+    """The demo accounts, users, roles and AWS managed keys; returns the users by name."""
+    return seed(DEMO_PASSWORD)
+
+
+def actor_for(principal, region: str = REGION, **extra) -> Actor:
+    return Actor.for_principal(principal, region=region, **extra)
+
+
+@pytest.fixture
+def admin(demo) -> Actor:
+    return actor_for(demo["Admin"])
+
+
+@pytest.fixture
+def kms_admin(demo) -> Actor:
+    return actor_for(demo["KMSAdminUser"])
+
+
+@pytest.fixture
+def kms_user(demo) -> Actor:
+    return actor_for(demo["KMSUser"])
+
+
+@pytest.fixture
+def external_user(demo) -> Actor:
+    return actor_for(demo["ExternalUser"])
