@@ -128,12 +128,12 @@ class Key(models.Model):
             models.CheckConstraint(condition=Q(state__in=states.ALL_STATES), name="key_state_valid"),
             # Pending Import if and only if an External key has no material (Pending Deletion aside).
             models.CheckConstraint(
-                condition=~Q(state=states.PENDING_IMPORT)
-                | (Q(origin="EXTERNAL") & Q(sealed_material__isnull=True)),
+                condition=~Q(state=states.PENDING_IMPORT) | (Q(origin="EXTERNAL") & Q(sealed_material__isnull=True)),
                 name="key_pending_import_means_no_material",
             ),
             models.CheckConstraint(
-                condition=Q(sealed_material__isnull=False) | Q(state__in=[states.PENDING_IMPORT, states.PENDING_DELETION]),
+                condition=Q(sealed_material__isnull=False)
+                | Q(state__in=[states.PENDING_IMPORT, states.PENDING_DELETION]),
                 name="key_without_material_is_pending",
             ),
             models.CheckConstraint(

@@ -11,7 +11,12 @@ PENDING_DELETION = "PendingDeletion"
 ALL_STATES = (ENABLED, DISABLED, PENDING_IMPORT, PENDING_DELETION)
 
 # How the console writes each state (old IAM console words).
-DISPLAY = {ENABLED: "Enabled", DISABLED: "Disabled", PENDING_IMPORT: "Pending Import", PENDING_DELETION: "Pending Deletion"}
+DISPLAY = {
+    ENABLED: "Enabled",
+    DISABLED: "Disabled",
+    PENDING_IMPORT: "Pending Import",
+    PENDING_DELETION: "Pending Deletion",
+}
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def _iso(when: dt.datetime) -> str:
-    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def record_call(call: Call, *, when: dt.datetime) -> AuditEvent:
@@ -72,7 +72,9 @@ def record_call(call: Call, *, when: dt.datetime) -> AuditEvent:
     )
 
 
-def record_service_event(*, account_id: str, region: str, key_id: str, event_name: str, when: dt.datetime) -> AuditEvent:
+def record_service_event(
+    *, account_id: str, region: str, key_id: str, event_name: str, when: dt.datetime
+) -> AuditEvent:
     """Write an AwsServiceEvent record, such as DeleteExpiredKeyMaterial (spec 1.3)."""
     event_id = str(uuid.uuid4())
     record = {

@@ -33,7 +33,9 @@ def _seal_for(key: Key, plaintext: bytes, context: dict[str, str] | None) -> byt
 
 def _check_algorithm(algorithm: Any) -> None:
     if algorithm not in (None, "SYMMETRIC_DEFAULT"):
-        raise KmsError("InvalidKeyUsageException", f"Encryption algorithm {algorithm} is not valid for a symmetric key.")
+        raise KmsError(
+            "InvalidKeyUsageException", f"Encryption algorithm {algorithm} is not valid for a symmetric key."
+        )
 
 
 def encrypt(
@@ -71,7 +73,10 @@ def _key_of_ciphertext(call: Call, blob: Any, key_id: str | None, operation: str
     if key_id is not None:
         named = call.key(key_id, operation=operation, check_state=False)
         if named.key_id != key.key_id:
-            raise KmsError("IncorrectKeyException", "The key ID in the request does not identify a KMS key that can perform this operation.")
+            raise KmsError(
+                "IncorrectKeyException",
+                "The key ID in the request does not identify a KMS key that can perform this operation.",
+            )
     return key
 
 

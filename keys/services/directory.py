@@ -73,9 +73,8 @@ def sign_in_throttled(username: str, source_ip: str | None) -> bool:
     """Too many recent failures for this user name or this address."""
     since = clock.now() - SIGN_IN_WINDOW
     recent = SignInAttempt.objects.filter(attempted_at__gte=since)
-    return (
-        recent.filter(username=username).count() >= SIGN_IN_MAX_FAILURES
-        or (source_ip is not None and recent.filter(source_ip=source_ip).count() >= SIGN_IN_MAX_FAILURES * 4)
+    return recent.filter(username=username).count() >= SIGN_IN_MAX_FAILURES or (
+        source_ip is not None and recent.filter(source_ip=source_ip).count() >= SIGN_IN_MAX_FAILURES * 4
     )
 
 
@@ -112,7 +111,9 @@ def _new_access_key_id() -> str:
 
 
 @transaction.atomic
-def create_access_key(principal: Principal, *, access_key_id: str | None = None, secret: str | None = None) -> tuple[AccessKey, str]:
+def create_access_key(
+    principal: Principal, *, access_key_id: str | None = None, secret: str | None = None
+) -> tuple[AccessKey, str]:
     """A new access key pair for an IAM user; the secret is returned once and stored sealed."""
     if principal.kind != Principal.USER:
         raise validation("Only IAM users have access keys.")

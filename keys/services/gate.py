@@ -105,7 +105,9 @@ class Call:
         reason = "because no resource-based policy allows" if key else "because no identity-based policy allows"
         raise KmsError("AccessDeniedException", f"{who} {reason} the {action} action")
 
-    def key(self, identifier: str, *, operation: str | None = None, lock: bool = False, check_state: bool = True) -> Key:
+    def key(
+        self, identifier: str, *, operation: str | None = None, lock: bool = False, check_state: bool = True
+    ) -> Key:
         """Find the caller's key by ID, ARN or (where allowed) alias; authorize; apply the key-state table."""
         operation = operation or self.operation
         key = resolve_key(self.actor, identifier, operation=operation, lock=lock)
@@ -126,7 +128,10 @@ def ensure_state(key: Key, operation: str) -> None:
 def resolve_key(actor: Actor, identifier: str, *, operation: str, lock: bool = False) -> Key:
     """The key named by a key ID, key ARN, alias name or alias ARN, as AWS accepts them per operation."""
     if not isinstance(identifier, str) or not identifier:
-        raise KmsError("ValidationException", "1 validation error detected: Value at 'keyId' failed to satisfy constraint: Member must have length greater than or equal to 1")
+        raise KmsError(
+            "ValidationException",
+            "1 validation error detected: Value at 'keyId' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        )
     region, account = actor.region, actor.account_id
     query = Key.objects.all()
     if lock:

@@ -36,9 +36,13 @@ def check_console_alias(name: str) -> str:
     if len(name) > 250:
         raise validation("Alias must be 250 characters or fewer.")
     if not ALIAS_CHARS.match(name):
-        raise validation("Alias can contain only alphanumeric characters, forward slashes (/), underscores (_), and dashes (-).")
+        raise validation(
+            "Alias can contain only alphanumeric characters, forward slashes (/), underscores (_), and dashes (-)."
+        )
     if name[:3].lower() == "aws":
-        raise validation("An alias cannot begin with aws. Aliases that begin with aws are reserved by Amazon Web Services.")
+        raise validation(
+            "An alias cannot begin with aws. Aliases that begin with aws are reserved by Amazon Web Services."
+        )
     return f"alias/{name}"
 
 
@@ -49,7 +53,9 @@ def check_alias_name(name: Any) -> str:
             'Alias must start with the prefix "alias/". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html'
         )
     if len(name) > 256 or len(name) <= len("alias/") or not API_ALIAS_CHARS.match(name):
-        raise KmsError("InvalidAliasNameException", "Alias name must be 1-256 characters of a-zA-Z0-9:/_- after alias/.")
+        raise KmsError(
+            "InvalidAliasNameException", "Alias name must be 1-256 characters of a-zA-Z0-9:/_- after alias/."
+        )
     if name.startswith("alias/aws/"):
         raise validation("Alias names cannot begin with alias/aws/. That prefix is reserved for AWS managed keys.")
     return name
@@ -196,9 +202,7 @@ def list_keys(actor: Actor, *, limit: int | None = None, marker: str | None = No
             query = query.filter(key_id__gt=after)
         rows, truncated = _page(list(query.values_list("key_id", flat=True)[: limit + 1]), limit)
         result: dict[str, Any] = {
-            "Keys": [
-                {"KeyId": k, "KeyArn": f"arn:aws:kms:{actor.region}:{actor.account_id}:key/{k}"} for k in rows
-            ],
+            "Keys": [{"KeyId": k, "KeyArn": f"arn:aws:kms:{actor.region}:{actor.account_id}:key/{k}"} for k in rows],
             "Truncated": truncated,
         }
         if truncated:
@@ -244,7 +248,9 @@ def create_key(
             if origin not in ORIGINS:
                 raise KmsError("UnsupportedOperationException", f"Origin {origin} is not supported by this replica.")
             if key_usage not in KEY_USAGES:
-                raise KmsError("UnsupportedOperationException", f"KeyUsage {key_usage} is not supported by this replica.")
+                raise KmsError(
+                    "UnsupportedOperationException", f"KeyUsage {key_usage} is not supported by this replica."
+                )
             if key_spec not in KEY_SPECS:
                 raise KmsError("UnsupportedOperationException", f"KeySpec {key_spec} is not supported by this replica.")
             checked_tags = check_tags(tags)
@@ -446,7 +452,9 @@ def replace_tags(actor: Actor, *, key_id: str, tags: Sequence[tuple[str, str]]) 
     return key
 
 
-def list_resource_tags(actor: Actor, *, key_id: str, limit: int | None = None, marker: str | None = None) -> dict[str, Any]:
+def list_resource_tags(
+    actor: Actor, *, key_id: str, limit: int | None = None, marker: str | None = None
+) -> dict[str, Any]:
     request = {"keyId": key_id, "limit": limit, "marker": marker}
     with kms_call(actor, "ListResourceTags", request=request, read_only=True) as call:
         key = call.key(key_id)
@@ -599,7 +607,10 @@ def aws_managed_key_policy(account_id: str, service: str, region: str) -> dict:
                 "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
                 "Resource": "*",
                 "Condition": {
-                    "StringEquals": {"kms:CallerAccount": account_id, "kms:ViaService": f"{service}.{region}.amazonaws.com"}
+                    "StringEquals": {
+                        "kms:CallerAccount": account_id,
+                        "kms:ViaService": f"{service}.{region}.amazonaws.com",
+                    }
                 },
             },
             {

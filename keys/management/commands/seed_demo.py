@@ -29,7 +29,9 @@ KMS_ADMIN_CONSOLE = {
 }
 KMS_LIST_ONLY = {
     "Version": "2012-10-17",
-    "Statement": [{"Sid": "ListKeys", "Effect": "Allow", "Action": ["kms:ListKeys", "kms:ListAliases"], "Resource": "*"}],
+    "Statement": [
+        {"Sid": "ListKeys", "Effect": "Allow", "Action": ["kms:ListKeys", "kms:ListAliases"], "Resource": "*"}
+    ],
 }
 KMS_FULL_ACCESS = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]}
 
@@ -48,20 +50,36 @@ def seed(password: str) -> dict[str, Principal]:
     external = directory.ensure_account(EXTERNAL_ACCOUNT)
     users = {
         "Admin": directory.ensure_principal(
-            main, kind="user", name="Admin", iam_policies=[directory.ADMINISTRATOR_ACCESS],
-            iam_policy_names=["AdministratorAccess"], password=password,
+            main,
+            kind="user",
+            name="Admin",
+            iam_policies=[directory.ADMINISTRATOR_ACCESS],
+            iam_policy_names=["AdministratorAccess"],
+            password=password,
         ),
         "KMSAdminUser": directory.ensure_principal(
-            main, kind="user", name="KMSAdminUser", iam_policies=[KMS_ADMIN_CONSOLE],
-            iam_policy_names=["KMSKeyAdministratorConsole"], password=password,
+            main,
+            kind="user",
+            name="KMSAdminUser",
+            iam_policies=[KMS_ADMIN_CONSOLE],
+            iam_policy_names=["KMSKeyAdministratorConsole"],
+            password=password,
         ),
         "KMSUser": directory.ensure_principal(
-            main, kind="user", name="KMSUser", iam_policies=[KMS_LIST_ONLY],
-            iam_policy_names=["KMSListKeys"], password=password,
+            main,
+            kind="user",
+            name="KMSUser",
+            iam_policies=[KMS_LIST_ONLY],
+            iam_policy_names=["KMSListKeys"],
+            password=password,
         ),
         "ExternalUser": directory.ensure_principal(
-            external, kind="user", name="ExternalUser", iam_policies=[KMS_FULL_ACCESS],
-            iam_policy_names=["KMSFullAccess"], password=password,
+            external,
+            kind="user",
+            name="ExternalUser",
+            iam_policies=[KMS_FULL_ACCESS],
+            iam_policy_names=["KMSFullAccess"],
+            password=password,
         ),
     }
     directory.ensure_principal(main, kind="role", name="KMSAdminRole")
