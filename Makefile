@@ -35,8 +35,8 @@ run: $(VENV)/.installed-run
 		"aws --profile admin --region us-west-2 --endpoint-url http://$(HOST):$(PORT) kms list-keys"
 	@echo "  Stop with Ctrl-C."
 	@echo ""
-	exec $(BIN)/gunicorn consoleclone.wsgi:application --bind $(HOST):$(PORT) \
-		--worker-class gthread --workers 2 --threads 4 --access-logfile -
+	@exec $(BIN)/gunicorn consoleclone.wsgi:application --bind $(HOST):$(PORT) \
+		--worker-class gthread --workers 2 --threads 4 --access-logfile - --no-control-socket
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
