@@ -130,6 +130,15 @@ WHITENOISE_USE_FINDERS = True
 # "open" accepts any well-formed credentials (for suites written against emulators).
 KMS_API_AUTH = os.environ.get("KMS_API_AUTH", "sigv4")
 KMS_DEFAULT_REGION = os.environ.get("KMS_DEFAULT_REGION", "us-west-2")
+# Pre-generated wrapping key pairs kept per spec ("RSA_2048=8,RSA_3072=4,RSA_4096=4"); seed_demo and sweep refill.
+KMS_WRAPPING_KEY_POOL = {
+    spec: int(count)
+    for spec, _, count in (
+        item.partition("=")
+        for item in os.environ.get("KMS_WRAPPING_KEY_POOL", "RSA_2048=8,RSA_3072=4,RSA_4096=4").split(",")
+        if item
+    )
+}
 CONSOLECLONE_DEMO_PASSWORD = os.environ.get("CONSOLECLONE_DEMO_PASSWORD", "training")
 
 LOGGING = {

@@ -222,6 +222,16 @@ class ImportParameters(models.Model):
         ordering = ["-created"]
 
 
+class WrappingKeyPair(models.Model):
+    """A pre-generated RSA wrapping key pair (RSA_4096 takes about a second to make), taken once."""
+
+    id = models.CharField(primary_key=True, max_length=36)
+    wrapping_key_spec = models.CharField(max_length=16, db_index=True)
+    public_key_der = models.BinaryField()
+    sealed_private_key = models.BinaryField()
+    created = models.DateTimeField()
+
+
 class AuditEvent(models.Model):
     """One API call or service event, in the shape of a CloudTrail record."""
 

@@ -6,11 +6,12 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 
 from keys import clock, crypto, states, vault
 from keys.errors import KmsError, validation
-from keys.models import ImportParameters, Key
+from keys.models import ImportParameters, Key, WrappingKeyPair
 from keys.services import audit
 from keys.services.gate import Actor, kms_call
 
@@ -44,21 +45,59 @@ def get_parameters_for_import(
                 f"1 validation error detected: Value '{wrapping_key_spec}' at 'wrappingKeySpec' failed to satisfy "
                 f"constraint: Member must satisfy enum value set: [{', '.join(crypto.WRAPPING_KEY_SPECS)}]"
             )
-        params_id = str(uuid.uuid4())
-        private_der, public_der = crypto.generate_wrapping_key_pair(wrapping_key_spec)
+        pair = take_wrapping_key_pair(wrapping_key_spec)
         now = clock.now()
         params = ImportParameters.objects.create(
-            id=params_id,
+            id=pair.id,
             key=key,
             wrapping_algorithm=wrapping_algorithm,
             wrapping_key_spec=wrapping_key_spec,
-            public_key_der=public_der,
-            sealed_private_key=vault.seal(private_der, context=f"wrapping-key:{params_id}"),
+            public_key_der=pair.public_key_der,
+            sealed_private_key=pair.sealed_private_key,
             created=now,
             valid_to=now + TOKEN_LIFETIME,
         )
         call.response = {"keyId": key.arn, "parametersValidTo": params.valid_to.isoformat()}
         return params
+
+
+def _new_wrapping_key_pair(spec: str) -> WrappingKeyPair:
+    pair_id = str(uuid.uuid4())
+    private_der, public_der = crypto.generate_wrapping_key_pair(spec)
+    return WrappingKeyPair(
+        id=pair_id,
+        wrapping_key_spec=spec,
+        public_key_der=public_der,
+        # Sealed under the id it keeps as ImportParameters, so taking it from the pool needs no reseal.
+        sealed_private_key=vault.seal(private_der, context=f"wrapping-key:{pair_id}"),
+        created=clock.now(),
+    )
+
+
+def take_wrapping_key_pair(spec: str) -> WrappingKeyPair:
+    """A wrapping key pair from the database pool (each used once), or a fresh one when it is empty."""
+    query = WrappingKeyPair.objects.filter(wrapping_key_spec=spec).order_by("created")
+    if connection.features.has_select_for_update_skip_locked:
+        query = query.select_for_update(skip_locked=True)
+    pair = query.first()
+    if pair is None:
+        return _new_wrapping_key_pair(spec)
+    # Deleted by primary key: when two callers race for one row, only one delete counts.
+    if WrappingKeyPair.objects.filter(id=pair.id).delete()[0] == 0:
+        return _new_wrapping_key_pair(spec)
+    return pair
+
+
+def fill_wrapping_key_pool(*, per_spec: dict[str, int] | None = None) -> int:
+    """Top the pool up to `per_spec` pairs per wrapping key spec; returns how many were made."""
+    targets = settings.KMS_WRAPPING_KEY_POOL if per_spec is None else per_spec
+    made = 0
+    for spec, target in targets.items():
+        missing = target - WrappingKeyPair.objects.filter(wrapping_key_spec=spec).count()
+        pairs = [_new_wrapping_key_pair(spec) for _ in range(max(missing, 0))]
+        WrappingKeyPair.objects.bulk_create(pairs)
+        made += len(pairs)
+    return made
 
 
 def import_token(params: ImportParameters) -> bytes:
@@ -234,4 +273,10 @@ def sweep() -> dict[str, int]:
     deleting = Key.objects.filter(state=states.PENDING_DELETION, deletion_date__lte=now).count()
     apply_due_events()
     removed, _ = ImportParameters.objects.filter(valid_to__lte=now).delete()
-    return {"expired_material": expiring, "deleted_keys": deleting, "expired_import_parameters": removed}
+    made = fill_wrapping_key_pool()
+    return {
+        "expired_material": expiring,
+        "deleted_keys": deleting,
+        "expired_import_parameters": removed,
+        "wrapping_keys_made": made,
+    }

@@ -11,6 +11,12 @@ REGION = "us-west-2"
 DEMO_PASSWORD = "training-password"
 
 
+@pytest.fixture(autouse=True)
+def _no_wrapping_key_pool(settings):
+    """Tests make wrapping keys on demand; filling the RSA_4096 pool takes seconds."""
+    settings.KMS_WRAPPING_KEY_POOL = {}
+
+
 @pytest.fixture
 def demo(db):
     """The demo accounts, users, roles and AWS managed keys; returns the users by name."""

@@ -8,7 +8,7 @@ import pytest
 
 from keys import policy, states
 from keys.errors import KmsError
-from keys.models import Alias, AuditEvent, Key, Tag
+from keys.models import Alias, AuditEvent, Key, Tag, WrappingKeyPair
 from keys.services import cryptographic, importing
 from keys.services import keys as key_service
 
@@ -252,3 +252,16 @@ def test_console_alias_accepts_documented_characters():
 def test_tag_rules(tags):
     with pytest.raises(KmsError):
         key_service.check_tags(tags)
+
+
+def test_wrapping_key_pairs_come_from_the_pool_once_each(admin, external_key):
+    assert importing.fill_wrapping_key_pool(per_spec={"RSA_2048": 2}) == 2
+    pooled = set(WrappingKeyPair.objects.values_list("id", flat=True))
+    taken = [
+        importing.get_parameters_for_import(
+            admin, key_id=external_key.key_id, wrapping_algorithm="RSAES_OAEP_SHA_1", wrapping_key_spec="RSA_2048"
+        ).id
+        for _ in range(3)
+    ]
+    assert set(taken[:2]) == pooled and taken[2] not in pooled
+    assert WrappingKeyPair.objects.count() == 0

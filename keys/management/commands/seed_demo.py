@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand
 
 from keys.models import Principal
 from keys.services import directory
+from keys.services.importing import fill_wrapping_key_pool
 from keys.services.keys import ensure_aws_managed_key
 
 MAIN_ACCOUNT = "111122223333"
@@ -112,6 +113,8 @@ class Command(BaseCommand):
         users = seed(settings.CONSOLECLONE_DEMO_PASSWORD)
         path = settings.DATA_DIR / "demo-credentials"
         write_credentials(users, path)
+        # RSA_4096 pairs take about a second each: make a few now so downloads answer at once.
+        fill_wrapping_key_pool()
         self.stdout.write(
             f"Demo ready: account {MAIN_ACCOUNT}, users Admin, KMSAdminUser, KMSUser "
             f"(and ExternalUser in {EXTERNAL_ACCOUNT}); AWS CLI profiles in {path}"

@@ -14,5 +14,6 @@ class Command(BaseCommand):
         counts = sweep()
         self.stdout.write(
             f"Expired key material: {counts['expired_material']}; deleted keys: {counts['deleted_keys']}; "
-            f"expired import parameters: {counts['expired_import_parameters']}"
+            f"expired import parameters: {counts['expired_import_parameters']}; "
+            f"wrapping key pairs made for the pool: {counts['wrapping_keys_made']}"
         )
