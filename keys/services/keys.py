@@ -87,11 +87,13 @@ def check_tags(tags: Iterable[tuple[str, str]], *, existing: Sequence[str] = ())
     return checked
 
 
-def check_external_account(account_id: str, *, own_account: str) -> str:
+def check_external_account(account_id: str, *, own_account: str, already: Iterable[str] = ()) -> str:
     if not re.fullmatch(r"[0-9]{12}", account_id or ""):
         raise validation("An AWS account ID is exactly 12 digits.")
     if account_id == own_account:
         raise validation("This is your own account. Choose its users and roles above instead.")
+    if account_id in set(already):
+        raise validation(f"The account {account_id} is already in the list.")
     return account_id
 
 
@@ -471,6 +473,12 @@ def list_resource_tags(
 
 
 # ---------------------------------------------------------------- aliases
+
+
+def check_alias_available(actor: Actor, *, alias_name: str) -> str:
+    """Raise AlreadyExistsException if the actor's account already has this alias in its region."""
+    _ensure_alias_free(actor, alias_name)
+    return alias_name
 
 
 def _ensure_alias_free(actor: Actor, name: str) -> None:
