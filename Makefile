@@ -27,8 +27,9 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(VENV)/.installed-run
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@echo ""
-	@echo "consoleclone: http://$(HOST):$(PORT)/"
+	@echo "consoleclone: http://$(HOST):$(PORT)/signin/"
 	@echo "  Sign in: Account ID 111122223333, IAM user name Admin (or KMSAdminUser, KMSUser),"
 	@echo "           password $${CONSOLECLONE_DEMO_PASSWORD:-training}"
 	@echo "  AWS CLI: AWS_SHARED_CREDENTIALS_FILE=$${CONSOLECLONE_DATA_DIR:-var}/demo-credentials" \
