@@ -21,6 +21,8 @@ class Account(models.Model):
 
     id = models.CharField(primary_key=True, max_length=12)
     alias = models.CharField(max_length=63, blank=True, default="")
+    # Made by the API's open mode (KMS_API_AUTH=open): POST /moto-api/reset clears its keys and aliases.
+    open_mode = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
