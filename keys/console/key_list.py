@@ -1,0 +1,132 @@
+"""Console page module: key_list (the IAM console's Encryption keys page and its settings panel)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from keys import selectors
+from keys.console.access import principal_required
+from keys.console.forms import KEY_LIST_COLUMN_CHOICES, KeyListQueryForm, KeyListSettingsForm
+from keys.regions import REGIONS
+from keys.services import directory, importing
+
+TEMPLATE = "keys/key_list.html"
+MAX_FILTER = 256
+# The element an htmx request replaces (HX-Target) -> the partial of the page that fills it.
+PARTIALS = {"key-list": "key-list", "key-table": "key-table", "settings-slot": "settings-panel"}
+
+
+def _query(region: str, filter_text: str, page: int = 1, **extra: Any) -> str:
+    params: dict[str, Any] = {"region": region}
+    if filter_text:
+        params["filter"] = filter_text
+    if page > 1:
+        params["page"] = page
+    params.update(extra)
+    return "?" + urlencode(params)
+
+
+def _state(request: HttpRequest, data) -> tuple[str, str, int]:
+    """Region, filter and page of a request; the Region falls back to the user's saved one."""
+    query = KeyListQueryForm(data)
+    region = query.value("region") or selectors.console_preferences(request.user.principal).region
+    filter_text = (query.value("filter", "") or "").strip()[:MAX_FILTER]
+    return region, filter_text, query.value("page", 1)
+
+
+def _context(
+    request: HttpRequest,
+    *,
+    region: str,
+    filter_text: str,
+    page: int,
+    settings_open: bool = False,
+    settings_form: KeyListSettingsForm | None = None,
+    focus_settings: bool = False,
+) -> dict[str, Any]:
+    principal = request.user.principal
+    prefs = selectors.console_preferences(principal)
+    # Expired material and elapsed deletions are applied first, so the list never shows a past state.
+    importing.apply_due_events()
+    listing = selectors.key_list_page(principal.account_id, region, filter_text, page, selectors.KEY_LIST_PAGE_SIZE)
+    base = reverse("console:encryption-keys")
+    if settings_form is not None and settings_form.is_bound:
+        chosen = set(settings_form.data.getlist("columns"))
+    else:
+        chosen = set(prefs.key_list_columns)
+    return {
+        "nav": "encryption-keys",
+        "regions": REGIONS.items(),
+        "region": region,
+        "region_name": REGIONS[region],
+        "filter_text": filter_text,
+        "listing": listing,
+        "show_expiration_date": prefs.show_expiration_date,
+        "show_origin": prefs.show_origin,
+        "column_count": 5 + prefs.show_expiration_date + prefs.show_origin,
+        "settings_open": settings_open,
+        "settings_form": settings_form,
+        "settings_columns": [(value, label, value in chosen) for value, label in KEY_LIST_COLUMN_CHOICES],
+        "focus_settings": focus_settings,
+        "list_url": base,
+        "table_url": base + _query(region, filter_text, listing.page),
+        "settings_url": base + _query(region, filter_text, listing.page, settings=1),
+        "previous_url": base + _query(region, filter_text, listing.page - 1) if listing.has_previous else "",
+        "next_url": base + _query(region, filter_text, listing.page + 1) if listing.has_next else "",
+    }
+
+
+def _template(request: HttpRequest) -> str:
+    """The whole page, or for htmx the partial that fills the element it targets."""
+    if not request.htmx or request.htmx.history_restore_request:
+        return TEMPLATE
+    partial = PARTIALS.get(request.htmx.target or "")
+    return f"{TEMPLATE}#{partial}" if partial else TEMPLATE
+
+
+@principal_required
+@require_GET
+@vary_on_headers("HX-Request", "HX-Target")
+def encryption_keys(request: HttpRequest) -> HttpResponse:
+    principal = request.user.principal
+    region, filter_text, page = _state(request, request.GET)
+    if request.GET.get("region") == region and selectors.console_preferences(principal).region != region:
+        directory.set_console_region(principal, region)
+    context = _context(
+        request, region=region, filter_text=filter_text, page=page, settings_open=request.GET.get("settings") == "1"
+    )
+    return render(request, _template(request), context)
+
+
+@principal_required
+@require_POST
+@vary_on_headers("HX-Request")
+def key_list_settings(request: HttpRequest) -> HttpResponse:
+    """Close of the settings panel: save the columns, then the list again (the table only, for htmx)."""
+    region, filter_text, page = _state(request, request.POST)
+    form = KeyListSettingsForm(request.POST)
+    if not form.is_valid():
+        context = _context(
+            request, region=region, filter_text=filter_text, page=page, settings_open=True, settings_form=form
+        )
+        if request.htmx:
+            return render(request, f"{TEMPLATE}#key-table", context)
+        return render(request, TEMPLATE, context, status=400)
+    directory.set_key_list_columns(request.user.principal, form.cleaned_data["columns"])
+    if request.htmx:
+        context = _context(request, region=region, filter_text=filter_text, page=page, focus_settings=True)
+        return render(request, f"{TEMPLATE}#key-table", context)
+    return redirect(reverse("console:encryption-keys") + _query(region, filter_text, page))
+
+
+urlpatterns = [
+    path("iam/encryption-keys/", encryption_keys, name="encryption-keys"),
+    path("iam/encryption-keys/settings/", key_list_settings, name="key-list-settings"),
+]
