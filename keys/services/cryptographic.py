@@ -112,6 +112,8 @@ def re_encrypt(
     source_encryption_context: Any = None,
     destination_encryption_context: Any = None,
     source_key_id: str | None = None,
+    source_encryption_algorithm: Any = None,
+    destination_encryption_algorithm: Any = None,
 ) -> dict[str, Any]:
     source_context = _context(source_encryption_context)
     destination_context = _context(destination_encryption_context)
@@ -123,6 +125,8 @@ def re_encrypt(
     }
     with kms_call(actor, "ReEncrypt", request=request, read_only=True) as call:
         source = _key_of_ciphertext(call, ciphertext_blob, source_key_id, "ReEncrypt")
+        _check_algorithm(source_encryption_algorithm)
+        _check_algorithm(destination_encryption_algorithm)
         call.authorize(source, action="ReEncryptFrom")
         destination = call.key(destination_key_id, operation="ReEncrypt")
         call.authorize(destination, action="ReEncryptTo")

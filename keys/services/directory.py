@@ -13,7 +13,7 @@ from django.db import transaction
 
 from keys import clock, vault
 from keys.errors import validation
-from keys.models import AccessKey, Account, ConsolePreferences, Principal, SignInAttempt
+from keys.models import AccessKey, Account, Alias, AuditEvent, ConsolePreferences, Key, Principal, SignInAttempt
 
 ADMINISTRATOR_ACCESS = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 KEY_LIST_COLUMNS = ("expiration_date", "origin")
@@ -132,6 +132,52 @@ def create_access_key(
 
 def access_key_secret(access_key: AccessKey) -> str:
     return vault.unseal(access_key.sealed_secret, context=f"access-key:{access_key.access_key_id}").decode()
+
+
+def list_access_keys(principal: Principal) -> list[AccessKey]:
+    """The user's access keys, oldest first (the "My security credentials" table)."""
+    return list(principal.access_keys.order_by("created"))
+
+
+def find_access_key(access_key_id: str) -> AccessKey | None:
+    """The access key a signed API request names, with its principal (one query), or None."""
+    return AccessKey.objects.select_related("principal").filter(access_key_id=access_key_id).first()
+
+
+ACCESS_KEY_LAST_USED_GRANULARITY = dt.timedelta(minutes=1)
+
+
+def record_access_key_use(access_key: AccessKey, *, when: dt.datetime) -> None:
+    """Note when a key signed a request; at most one write a minute per key, so busy clients stay cheap."""
+    last = access_key.last_used
+    if last is not None and when - last < ACCESS_KEY_LAST_USED_GRANULARITY:
+        return
+    AccessKey.objects.filter(pk=access_key.pk).update(last_used=when)
+    access_key.last_used = when
+
+
+def ensure_open_mode_account(account_id: str) -> Principal:
+    """The root of an account the API's open mode acts as; accounts it creates are marked open_mode."""
+    root = Principal.objects.filter(account_id=account_id, kind=Principal.ROOT).first()
+    if root is not None:
+        return root
+    with transaction.atomic():
+        account, _ = Account.objects.get_or_create(id=account_id, defaults={"open_mode": True})
+        root, _ = Principal.objects.get_or_create(
+            account=account, kind=Principal.ROOT, name="root", defaults={"created": clock.now()}
+        )
+    return root
+
+
+@transaction.atomic
+def reset_open_mode_accounts() -> dict[str, int]:
+    """Forget the keys, aliases and audit events of the open-mode accounts (POST /moto-api/reset)."""
+    accounts = Account.objects.filter(open_mode=True)
+    aliases, _ = Alias.objects.filter(account__in=accounts).delete()
+    keys = Key.objects.filter(account__in=accounts).count()
+    Key.objects.filter(account__in=accounts).delete()  # tags and import parameters go with their keys
+    events, _ = AuditEvent.objects.filter(account__in=accounts).delete()
+    return {"keys": keys, "aliases": aliases, "audit_events": events}
 
 
 def set_access_key_status(principal: Principal, access_key_id: str, *, active: bool) -> AccessKey:

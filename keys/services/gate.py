@@ -66,6 +66,15 @@ class Actor:
         return Actor(**{**self.__dict__, "region": region})
 
 
+# The request id of the API request being served (keys.api.protocol sets it), so the audit record's
+# requestID is the x-amzn-RequestId the client saw; elsewhere every call gets a fresh one.
+current_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+
+def _request_id() -> str:
+    return current_request_id.get() or str(uuid.uuid4())
+
+
 @dataclass
 class Call:
     """One KMS operation in progress: what was asked, of which key, and what came of it."""
@@ -77,7 +86,7 @@ class Call:
     response: dict[str, Any] | None = None
     keys: list[Key] = field(default_factory=list)
     error: KmsError | None = None
-    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    request_id: str = field(default_factory=_request_id)
 
     def authorize(self, key: Key | None = None, *, action: str | None = None) -> None:
         """Raise AccessDeniedException unless the key policy and IAM policies allow the action."""
@@ -206,3 +215,8 @@ def kms_call(actor: Actor, operation: str, *, request: dict[str, Any], read_only
         else:
             audit.record_call(call, when=clock.now())
         raise
+
+
+def record_rejected_call(actor: Actor, operation: str, error: KmsError) -> None:
+    """Audit a call a face refused before any service ran (malformed members): CloudTrail records those too."""
+    audit.record_call(Call(actor=actor, operation=operation, request={}, error=error), when=clock.now())

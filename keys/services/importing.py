@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from typing import Any
 
@@ -109,6 +110,13 @@ def import_token(params: ImportParameters) -> bytes:
         "v": params.valid_to.timestamp(),
     }
     return crypto.issue_import_token(vault.master_key(), claims)
+
+
+def key_material_id(key: Key) -> str | None:
+    """ImportKeyMaterial's KeyMaterialId: 64 hex digits, the same for every import of the same material."""
+    if not key.material_fingerprint:
+        return None
+    return hashlib.sha256(f"key-material-id:{key.key_id}:{key.material_fingerprint}".encode()).hexdigest()
 
 
 def _check_blob(name: str, value: Any) -> bytes:

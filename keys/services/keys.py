@@ -384,9 +384,14 @@ def _check_policy_name(name: str | None) -> None:
         raise not_found("No such policy exists")
 
 
-def list_key_policies(actor: Actor, *, key_id: str) -> list[str]:
-    with kms_call(actor, "ListKeyPolicies", request={"keyId": key_id}, read_only=True) as call:
+def list_key_policies(actor: Actor, *, key_id: str, limit: int | None = None, marker: str | None = None) -> list[str]:
+    request = {"keyId": key_id, "limit": limit, "marker": marker}
+    with kms_call(actor, "ListKeyPolicies", request=request, read_only=True) as call:
         call.key(key_id)
+        _check_limit(limit, default=100, maximum=1000)
+        if marker is not None:
+            # A key has one policy, so no answer ever carries a NextMarker to come back with.
+            raise KmsError("InvalidMarkerException", "Invalid marker")
         return ["default"]
 
 
