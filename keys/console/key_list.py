@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,16 +34,17 @@ def _query(region: str, filter_text: str, page: int = 1, **extra: Any) -> str:
     return "?" + urlencode(params)
 
 
-def _state(request: HttpRequest, data) -> tuple[str, str, int]:
+def _state(data, prefs: selectors.Preferences) -> tuple[str, str, int]:
     """Region, filter and page of a request; the Region falls back to the user's saved one."""
     query = KeyListQueryForm(data)
-    region = query.value("region") or selectors.console_preferences(request.user.principal).region
+    region = query.value("region") or prefs.region
     filter_text = (query.value("filter", "") or "").strip()[:MAX_FILTER]
     return region, filter_text, query.value("page", 1)
 
 
 def _context(
     request: HttpRequest,
+    prefs: selectors.Preferences,
     *,
     region: str,
     filter_text: str,
@@ -52,7 +54,6 @@ def _context(
     focus_settings: bool = False,
 ) -> dict[str, Any]:
     principal = request.user.principal
-    prefs = selectors.console_preferences(principal)
     # Expired material and elapsed deletions are applied first, so the list never shows a past state.
     importing.apply_due_events()
     listing = selectors.key_list_page(principal.account_id, region, filter_text, page, selectors.KEY_LIST_PAGE_SIZE)
@@ -76,7 +77,6 @@ def _context(
         "settings_columns": [(value, label, value in chosen) for value, label in KEY_LIST_COLUMN_CHOICES],
         "focus_settings": focus_settings,
         "list_url": base,
-        "table_url": base + _query(region, filter_text, listing.page),
         "settings_url": base + _query(region, filter_text, listing.page, settings=1),
         "previous_url": base + _query(region, filter_text, listing.page - 1) if listing.has_previous else "",
         "next_url": base + _query(region, filter_text, listing.page + 1) if listing.has_next else "",
@@ -96,11 +96,18 @@ def _template(request: HttpRequest) -> str:
 @vary_on_headers("HX-Request", "HX-Target")
 def encryption_keys(request: HttpRequest) -> HttpResponse:
     principal = request.user.principal
-    region, filter_text, page = _state(request, request.GET)
-    if request.GET.get("region") == region and selectors.console_preferences(principal).region != region:
+    prefs = selectors.console_preferences(principal)
+    region, filter_text, page = _state(request.GET, prefs)
+    if request.GET.get("region") == region and prefs.region != region:
         directory.set_console_region(principal, region)
+        prefs = dataclasses.replace(prefs, region=region)
     context = _context(
-        request, region=region, filter_text=filter_text, page=page, settings_open=request.GET.get("settings") == "1"
+        request,
+        prefs,
+        region=region,
+        filter_text=filter_text,
+        page=page,
+        settings_open=request.GET.get("settings") == "1",
     )
     return render(request, _template(request), context)
 
@@ -110,18 +117,21 @@ def encryption_keys(request: HttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def key_list_settings(request: HttpRequest) -> HttpResponse:
     """Close of the settings panel: save the columns, then the list again (the table only, for htmx)."""
-    region, filter_text, page = _state(request, request.POST)
+    principal = request.user.principal
+    prefs = selectors.console_preferences(principal)
+    region, filter_text, page = _state(request.POST, prefs)
     form = KeyListSettingsForm(request.POST)
     if not form.is_valid():
         context = _context(
-            request, region=region, filter_text=filter_text, page=page, settings_open=True, settings_form=form
+            request, prefs, region=region, filter_text=filter_text, page=page, settings_open=True, settings_form=form
         )
         if request.htmx:
             return render(request, f"{TEMPLATE}#key-table", context)
         return render(request, TEMPLATE, context, status=400)
-    directory.set_key_list_columns(request.user.principal, form.cleaned_data["columns"])
+    directory.set_key_list_columns(principal, form.cleaned_data["columns"])
     if request.htmx:
-        context = _context(request, region=region, filter_text=filter_text, page=page, focus_settings=True)
+        prefs = selectors.console_preferences(principal)
+        context = _context(request, prefs, region=region, filter_text=filter_text, page=page, focus_settings=True)
         return render(request, f"{TEMPLATE}#key-table", context)
     return redirect(reverse("console:encryption-keys") + _query(region, filter_text, page))
 
