@@ -45,3 +45,28 @@ def kms_user(demo) -> Actor:
 @pytest.fixture
 def external_user(demo) -> Actor:
     return actor_for(demo["ExternalUser"])
+
+
+# ---------------------------------------------------------------- the KMS JSON API (signed by botocore's signer)
+
+
+@pytest.fixture
+def admin_api(demo):
+    """Admin's signed KMS API client over Django's test client (keys.tests.kms_api.KmsApi)."""
+    from keys.tests.kms_api import KmsApi
+
+    return KmsApi.for_principal(demo["Admin"])
+
+
+@pytest.fixture
+def kms_user_api(demo):
+    from keys.tests.kms_api import KmsApi
+
+    return KmsApi.for_principal(demo["KMSUser"])
+
+
+@pytest.fixture
+def external_api(demo):
+    from keys.tests.kms_api import KmsApi
+
+    return KmsApi.for_principal(demo["ExternalUser"])
