@@ -44,14 +44,4 @@
     },
     true,
   );
-
-  // After htmx swaps content in, move focus where the server asked (data-focus), so keyboard users
-  // are not left on a removed element (the key-list settings panel opening and closing).
-  document.addEventListener("htmx:afterSettle", function () {
-    const target = document.querySelector("[data-focus]");
-    if (target) {
-      target.removeAttribute("data-focus");
-      target.focus();
-    }
-  });
 })();
