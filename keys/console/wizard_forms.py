@@ -196,9 +196,15 @@ class PrincipalTableForm(forms.Form):
 
     def __init__(self, *args: Any, principals: list[Principal], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.principals = principals
+        # Users, then roles, each by name: the table's order is the order of the policy's principals
+        # (spec 2.2 lists user/KMSAdminUser before role/KMSAdminRole), whatever order the POST had.
+        self.principals = sorted(principals, key=lambda p: (p.kind != Principal.USER, p.name))
         self.fields["principal"].choices = [(p.arn, p.name) for p in principals]
         self.fields["principal"].error_messages["invalid_choice"] = "%(value)s is not a user or role of this account."
+
+    def clean_principal(self) -> list[str]:
+        chosen = set(self.cleaned_data["principal"])
+        return [p.arn for p in self.principals if p.arn in chosen]
 
     def _selected(self) -> set[str]:
         if self.is_bound:

@@ -508,12 +508,12 @@ def test_administrators_step_lists_the_accounts_users_and_roles_only(console):
     page = console.get(step_url("administrators"))
     body = text(page)
     offered = values(page, "administrators-principal")
-    assert offered == [
+    assert offered == [  # users, then roles, each by name
         f"arn:aws:iam::{ACCOUNT}:user/Admin",
-        ARN["KMSAdminRole"],
         ARN["KMSAdminUser"],
-        ARN["KMSRole"],
         ARN["KMSUser"],
+        ARN["KMSAdminRole"],
+        ARN["KMSRole"],
     ]
     assert "444455556666" not in body
     assert ">User</td>" in body and ">Role</td>" in body
@@ -538,7 +538,7 @@ def test_the_filter_hides_rows_but_keeps_their_choices(console):
     assert response.status_code == 200
     rows = re.findall(r"<tr data-filter-text=\"([^\"]+)\"( hidden)?>", text(response))
     shown = [row.split()[0] for row, hidden in rows if not hidden]
-    assert shown == ["admin", "kmsadminrole", "kmsadminuser"]
+    assert shown == ["admin", "kmsadminuser", "kmsadminrole"]
     assert checked(response, "administrators-principal") == [ARN["KMSUser"]]  # still in the form, hidden
 
 
@@ -685,6 +685,18 @@ def test_the_stored_policy_is_the_spec_document_for_the_documented_choices(conso
     (key,) = keys_of_account()
     assert normalised(json.loads(key.policy)) == normalised(SPEC_POLICY)
     assert key.policy == preview  # the preview is the exact stored text
+
+
+def test_the_policy_lists_principals_in_the_tables_order_whatever_the_post_order(console):
+    review = walk_to_review(
+        console,
+        admins=[ARN["KMSAdminRole"], ARN["KMSAdminUser"]],
+        users=[ARN["KMSRole"], ARN["KMSUser"]],
+        accounts=["444455556666"],
+    )
+    finish(console, review)
+    (key,) = keys_of_account()
+    assert normalised(json.loads(key.policy)) == normalised(SPEC_POLICY)
 
 
 def test_the_stored_policy_for_external_origin_appends_import_key_material(console):

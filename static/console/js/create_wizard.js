@@ -31,6 +31,7 @@
   }
 
   form.querySelectorAll("input[data-principal-filter]").forEach(function (input) {
+    applyFilter(input); // text typed before this script ran, or restored by the browser
     input.addEventListener("input", function () {
       applyFilter(input);
     });
