@@ -70,6 +70,9 @@ def pytest_configure(config):
 
     # Seeding the demo users hashes passwords in almost every test; PBKDF2 would dominate the run.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # WhiteNoise serves the tests' static files through the finders, but warns on every request
+    # handler when STATIC_ROOT (filled by collectstatic in `make run`) does not exist.
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
     # pytest-playwright's own base_url fallback fixture trips a pytest 9 deprecation on every browser test.
     config.addinivalue_line(
         "filterwarnings", "ignore:Session-scoped fixtures defined as instance methods:pytest.PytestRemovedIn10Warning"
