@@ -38,11 +38,13 @@ STATE_CLASS = {
 
 # Geometry, in SVG user units (= CSS pixels: the SVG is drawn at its natural size and scrolls).
 MARGIN = 88
-MIN_SPACING = 136
-MAX_SPACING = 200
+MIN_SPACING = 120
+MAX_SPACING = 180
 BASE_WIDTH = 760
-HEIGHT = 236
-AXIS_Y = 118
+# Up to this width the drawing scales down to its panel; wider ones keep their size and scroll.
+FIT_WIDTH = 1100
+HEIGHT = 190
+AXIS_Y = 96
 LABEL_GAP = 30
 LINE = 15
 MARK_RADIUS = 7
@@ -156,6 +158,8 @@ class Segment:
     x2: float
     state: str
     future: bool = False
+    # Where the state's name fits between the marks drawn on this stretch (None: it does not fit).
+    label_x: float | None = None
 
     @property
     def display(self) -> str:
@@ -170,12 +174,16 @@ class Segment:
         return self.x2 - self.x1
 
     @property
-    def mid(self) -> float:
-        return (self.x1 + self.x2) / 2
-
-    @property
     def show_label(self) -> bool:
-        return self.width >= 7 * len(self.display) + 16
+        return self.label_x is not None
+
+    def labelled(self, mark_xs: Sequence[float]) -> Segment:
+        """This segment with its label placed in the widest gap between the marks on it."""
+        cuts = [self.x1, *sorted(x for x in mark_xs if self.x1 < x < self.x2), self.x2]
+        left, right = max(zip(cuts, cuts[1:], strict=False), key=lambda gap: gap[1] - gap[0])
+        # Leave room for the mark circles at both ends of the gap.
+        fits = right - left - 2 * (MARK_RADIUS + 3) >= 6.5 * len(self.display)
+        return Segment(self.x1, self.x2, self.state, self.future, (left + right) / 2 if fits else None)
 
     @property
     def y(self) -> float:
@@ -204,11 +212,16 @@ class Timeline:
 
     @property
     def now_line(self) -> tuple[float, float]:
-        return AXIS_Y - 34, AXIS_Y + 34
+        return AXIS_Y - BAND_HEIGHT, AXIS_Y + BAND_HEIGHT / 2 + 2
 
     @property
     def now_label_y(self) -> float:
-        return AXIS_Y + 48
+        # Between the band and the first line of the labels below the axis.
+        return AXIS_Y + BAND_HEIGHT / 2 + 14
+
+    @property
+    def fits(self) -> bool:
+        return self.width <= FIT_WIDTH
 
     @property
     def axis_end(self) -> float:
@@ -432,6 +445,8 @@ def build_timeline(
         if mark.kind == "deletion":
             break
 
+    mark_xs = [m.x for m in marks] + [now_x]
+    segments = [segment.labelled(mark_xs) for segment in segments]
     width = (marks[-1].x if marks else now_x) + MARGIN
     summary = _summary(marks, current_state, truncated)
     return Timeline(
