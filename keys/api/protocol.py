@@ -189,8 +189,8 @@ def _printable(text: str) -> str:
 
 
 def _wire_name(path: str) -> str:
-    """AWS writes member paths in lowerCamelCase: KeyId -> keyId."""
-    return path[:1].lower() + path[1:]
+    """AWS writes member paths in lowerCamelCase: KeyId -> keyId, Tags.1.member.TagKey -> tags.1.member.tagKey."""
+    return ".".join(part[:1].lower() + part[1:] for part in path.split("."))
 
 
 def _json_type(value: Any) -> str:
@@ -296,7 +296,7 @@ def _tag(path: str, value: Any) -> tuple[str, str]:
     if not isinstance(value, dict):
         raise _wrong_type(path, "an object", value)
     problems = [
-        f"Value null at '{_wire_name(path)}.{n[:1].lower()}{n[1:]}' failed to satisfy constraint: Member must not be null"
+        f"Value null at '{_wire_name(f'{path}.{n}')}' failed to satisfy constraint: Member must not be null"
         for n in ("TagKey", "TagValue")
         if value.get(n) is None
     ]
