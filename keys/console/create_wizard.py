@@ -92,7 +92,7 @@ class CreateKeyWizard(NamedUrlSessionWizardView):
     def get_form_kwargs(self, step: str | None = None) -> dict[str, Any]:
         step = step or self.steps.current
         if step == "alias":
-            return {"actor": self.actor}
+            return {"actor": self.actor, "check_available": not getattr(self, "finishing", False)}
         if step in ("administrators", "users"):
             kwargs: dict[str, Any] = {"principals": self._principals()}
             if step == "users":
@@ -280,6 +280,9 @@ class CreateKeyWizard(NamedUrlSessionWizardView):
 
     def render_done(self, form: Any, **kwargs: Any) -> HttpResponse:
         # formtools' NamedUrl version redirects to a GET "done" URL first; create in this POST instead.
+        # From here on the alias's availability is create_key's to check (AlreadyExistsException).
+        self.finishing = True
+        self._drop_cleaned_data_cache()
         final_forms = {}
         for name in self.get_form_list():
             step_form = self.get_form(step=name, data=self.storage.get_step_data(name))
@@ -287,6 +290,10 @@ class CreateKeyWizard(NamedUrlSessionWizardView):
                 return self.render_revalidation_failure(name, step_form, **kwargs)
             final_forms[name] = step_form
         return self.done(list(final_forms.values()), form_dict=final_forms, **kwargs)
+
+    def _drop_cleaned_data_cache(self) -> None:
+        for name in [n for n in self.__dict__ if n.startswith("_cleaned_data_cache_")]:
+            delattr(self, name)
 
     def render_revalidation_failure(self, failed_step: str, form: Any, **kwargs: Any) -> HttpResponse:
         if failed_step == "review":

@@ -41,15 +41,18 @@ class AliasForm(forms.Form):
     )
     acknowledge = forms.BooleanField(label=ACKNOWLEDGEMENT, required=False)
 
-    def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, actor: Actor, check_available: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.actor = actor
+        # At Finish the service checks availability itself, inside the transaction that creates the alias.
+        self.check_available = check_available
 
     def clean_alias(self) -> str:
         name = self.cleaned_data["alias"]
         try:
             full_name = key_service.check_console_alias(name)
-            key_service.check_alias_available(self.actor, alias_name=full_name)
+            if self.check_available:
+                key_service.check_alias_available(self.actor, alias_name=full_name)
         except KmsError as error:
             raise _invalid(error, "exists" if error.code == "AlreadyExistsException" else "invalid")
         return name

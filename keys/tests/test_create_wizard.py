@@ -757,14 +757,33 @@ def test_a_user_without_kms_create_key_sees_access_denied_and_nothing_is_created
     assert denied.error_code == "AccessDeniedException"
 
 
-def test_an_alias_taken_meanwhile_is_refused_at_finish(console, admin):
+def test_an_alias_taken_meanwhile_is_refused_by_the_service_at_finish(console, admin):
     review = walk_to_review(console, alias="contested")
-    key_service.create_key(admin, alias="alias/contested")
+    other = key_service.create_key(admin, alias="alias/contested")
     response = finish(console, review)
-    assert response.headers["Location"] == step_url("alias")
-    page = console.get(step_url("alias"))
-    assert f"An alias with the name arn:aws:kms:{REGION}:{ACCOUNT}:alias/contested already exists" in text(page)
-    assert Key.objects.filter(account_id=ACCOUNT, key_manager="CUSTOMER").count() == 1  # only the other one
+    assert response.status_code == 200
+    body = html.unescape(text(response))
+    assert "AlreadyExistsException" in body
+    assert f"An alias with the name arn:aws:kms:{REGION}:{ACCOUNT}:alias/contested already exists" in body
+    assert "Choose a different alias" in body
+    assert [k.key_id for k in keys_of_account()] == [other.key_id]  # nothing new, not even a key without alias
+    refused = AuditEvent.objects.filter(event_name="CreateKey", error_code="AlreadyExistsException")
+    assert refused.count() == 1
+    # The draft is kept: step 1 shows the problem at the field, and a new alias finishes.
+    assert "already exists" in text(console.get(step_url("alias")))
+    assert_next(post_step(console, "alias", alias_data(alias="uncontested")), "tags")
+    review = console.get(step_url("review"))
+    assert finish(console, review).status_code == 302
+    assert Alias.objects.filter(name="alias/uncontested").count() == 1
+
+
+def test_descriptions_and_tags_from_the_wizard_are_escaped_on_the_key_details_page(console):
+    review = walk_to_review(console, alias="detail-escaped", description=XSS_DESCRIPTION, tags=[("Team", XSS_TAG)])
+    finish(console, review)
+    (key,) = keys_of_account()
+    body = text(console.get(reverse("console:key-detail", kwargs={"region": REGION, "key_id": key.key_id})))
+    assert XSS_DESCRIPTION not in body and XSS_TAG not in body
+    assert html.escape(XSS_DESCRIPTION) in body
 
 
 # ---------------------------------------------------------------- one key per draft
