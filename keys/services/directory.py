@@ -85,6 +85,8 @@ def authenticate_console_user(
     found = resolve_account(account)
     username = console_username(found.id if found else account.strip(), user_name.strip())
     if sign_in_throttled(username, source_ip):
+        # A try while throttled counts too, so guessing on keeps the lock closed.
+        SignInAttempt.objects.create(username=username, source_ip=source_ip, attempted_at=clock.now())
         return None, "throttled"
     user = authenticate(request, username=username, password=password) if found else None
     principal = getattr(user, "principal", None) if user else None

@@ -123,6 +123,21 @@ def test_throttle_ends_after_the_window(client, demo, time_machine):
     assert sign_in(client).status_code == 302
 
 
+def test_tries_while_throttled_count_so_guessing_on_keeps_the_lock(client, demo, time_machine):
+    time_machine.move_to("2026-01-01 10:00:00+00:00", tick=False)
+    for _ in range(directory.SIGN_IN_MAX_FAILURES):
+        sign_in(client, password="guess")
+    for minute in range(5, 10):
+        time_machine.move_to(f"2026-01-01 10:{minute:02d}:00+00:00", tick=False)
+        assert "Too many failed sign-in attempts." in sign_in(client, password="guess-on").content.decode()
+    assert SignInAttempt.objects.count() == 2 * directory.SIGN_IN_MAX_FAILURES
+    # The first failures are past the window, the throttled tries are not: still locked.
+    time_machine.move_to("2026-01-01 10:16:00+00:00", tick=False)
+    assert sign_in(client).status_code == 400
+    time_machine.move_to("2026-01-01 10:25:00+00:00", tick=False)
+    assert sign_in(client).status_code == 302
+
+
 def test_successful_sign_in_clears_earlier_failures(client, demo):
     for _ in range(directory.SIGN_IN_MAX_FAILURES - 1):
         sign_in(client, password="guess")
