@@ -185,9 +185,13 @@ def _decode_marker(marker: Any) -> str | None:
     if marker is None:
         return None
     try:
-        return base64.urlsafe_b64decode(marker.encode("ascii")).decode()
+        # validate=True: a marker with characters outside base64 is not silently read as another one.
+        decoded = base64.b64decode(marker.encode("ascii"), altchars=b"-_", validate=True).decode()
     except Exception:
         raise KmsError("InvalidMarkerException", "Invalid marker") from None
+    if not decoded:
+        raise KmsError("InvalidMarkerException", "Invalid marker")
+    return decoded
 
 
 def _encode_marker(value: str) -> str:
