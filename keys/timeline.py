@@ -228,6 +228,10 @@ class Timeline:
         return self.width - MARGIN / 2
 
     @property
+    def has_refusals(self) -> bool:
+        return any(m.denied or m.failed for m in self.marks)
+
+    @property
     def past(self) -> list[Mark]:
         return [m for m in self.marks if not m.future]
 

@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, re_path, reverse
+from django.utils import dateformat
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -54,6 +55,8 @@ ACTION_LABELS = {
     "delete-key-material": "Delete key material",
     "edit-tags": "Add or edit tags",
 }
+# As the key list writes dates.
+DATE_FORMAT = "M j, Y g:i A T"
 ERROR_STATUS = {"NotFoundException": 404, "AccessDeniedException": 403}
 
 
@@ -567,7 +570,7 @@ SERVICES: dict[str, Callable[..., Key]] = {
 def _success_message(action: str, done: list[Key], labels: dict[str, str]) -> str:
     names = ", ".join(labels.get(k.key_id, k.key_id) for k in done)
     if action == "schedule-deletion":
-        parts = [f"{labels.get(k.key_id, k.key_id)} on {k.deletion_date:%b %d, %Y %H:%M} UTC" for k in done]
+        parts = [f"{labels.get(k.key_id, k.key_id)} on {dateformat.format(k.deletion_date, DATE_FORMAT)}" for k in done]
         return "Scheduled deletion of " + "; ".join(parts) + ". Status: Pending Deletion."
     if action == "cancel-deletion":
         parts = [f"{labels.get(k.key_id, k.key_id)} (now {states.DISPLAY[k.state]})" for k in done]
