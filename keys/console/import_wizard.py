@@ -276,7 +276,8 @@ def _render_step(
             algorithm=shown,
             algorithm_known=algorithm is not None,
             algorithms=crypto.WRAPPING_ALGORITHMS,
-            commands=openssl_commands(shown, names["wrapping_key"]),
+            # Word by word, so a long command wraps only at spaces (never after the "-" of an option).
+            command_words=[line.split(" ") for line in openssl_commands(shown, names["wrapping_key"])],
             plaintext_file=PLAINTEXT_FILE,
             encrypted_file=ENCRYPTED_FILE,
             aes_wrap=shown.startswith("RSA_AES_KEY_WRAP"),

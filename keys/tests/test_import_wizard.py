@@ -279,7 +279,10 @@ def test_encrypt_step_shows_the_commands_for_the_downloaded_algorithm_and_files(
     )
     response = console.get(step_url(key, "encrypt"))
     page = response.content.decode()
-    commands = re.search(r"<code>(.*?)</code>", page, re.S).group(1).strip().splitlines()
+    commands = [
+        re.sub(r"</?span[^>]*>", "", command)
+        for command in re.findall(r'<span class="import-wizard__command">(.*?)</span></span>', page)
+    ]
     wrapping = f"wrappingKey_{key.key_id}_{stamp}"
     assert commands[0] == "openssl rand -out PlaintextKeyMaterial.bin 32"
     assert commands[1:] == [

@@ -125,6 +125,7 @@
     var status = root.querySelector("[data-helper-status]");
     var controls = root.querySelector("[data-helper-controls]");
     var result = root.querySelector("[data-helper-result]");
+    var done = root.querySelector("[data-helper-done]");
     var keyInput = root.querySelector("[data-helper-wrapping-key]");
     var materialInput = root.querySelector("[data-helper-material]");
     var algorithmSelect = root.querySelector("[data-helper-algorithm]");
@@ -138,7 +139,8 @@
       status.classList.add("import-wizard__helper-status--error");
       return;
     }
-    status.textContent = "Choose the wrapping key file, then choose Generate and wrap key material.";
+    var instruction = "Choose the wrapping key file, then choose Generate and wrap key material.";
+    status.textContent = instruction;
     controls.hidden = false;
 
     function fail(message) {
@@ -148,6 +150,7 @@
 
     run.addEventListener("click", async function () {
       status.classList.remove("import-wizard__helper-status--error");
+      status.textContent = instruction;
       result.hidden = true;
       files.encrypted = files.plaintext = null;
       try {
@@ -160,11 +163,11 @@
         files.encrypted = await wrapKeyMaterial(publicKey, algorithm, material);
         files.plaintext = material;
         var note = reused ? "the key material from your file" : "32 new random bytes of key material";
-        var message = "Wrapped " + note + " with " + algorithm + ". Download both files.";
+        var message = "Wrapped " + note + " with " + algorithm + ".";
         if (material.length !== MATERIAL_BYTES) {
           message += " Note: this key material is " + material.length + " bytes, not 32; KMS will refuse it.";
         }
-        status.textContent = message;
+        done.textContent = message;
         result.hidden = false;
       } catch (e) {
         fail(e && e.message ? e.message : "The key material could not be wrapped.");
