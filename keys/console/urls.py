@@ -1,6 +1,6 @@
 """Console URLs (namespace "console"): each page module owns its own patterns."""
 
-from keys.console import credentials, create_wizard, iam, import_wizard, key_detail, key_list, signin
+from keys.console import create_wizard, credentials, iam, import_wizard, key_detail, key_list, signin
 
 app_name = "console"
 urlpatterns = [
