@@ -158,6 +158,7 @@ def _parse_body_first(view):
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        _check_region(kwargs["region"])
         request.too_large = {}
         if request.method == "POST":
             handler = LimitedUploadHandler(request)
@@ -307,7 +308,7 @@ def import_key_material_step(request: HttpRequest, region: str, key_id: str, ste
     _check_region(region)
     if step not in STEPS:
         raise Http404("Unknown step")
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return _render_step(request, region, key_id, step)
     if request.method != "POST" or step == "encrypt":
         return HttpResponseNotAllowed(["GET"] if step == "encrypt" else ["GET", "POST"])

@@ -507,6 +507,13 @@ def test_a_huge_form_field_gives_a_friendly_400_page(console, key):
     assert "6,144 bytes" in page
 
 
+def test_a_huge_body_for_an_unknown_region_is_404_not_500(console, key):
+    response = console.post(
+        f"/iam/encryption-keys/xx-nowhere-1/{key.key_id}/import/upload/", {"padding": "x" * (2 * 1024 * 1024)}
+    )
+    assert response.status_code == 404
+
+
 def test_a_huge_body_on_the_download_gives_a_friendly_400_page(console, key):
     response = console.post(download_url(key), {"wrapping_algorithm": "x" * (2 * 1024 * 1024)})
     assert response.status_code == 400 and "Request refused" in text(response)

@@ -271,6 +271,64 @@ def test_the_wizard_shows_each_refusal_on_the_page(trainee: Page, tmp_path):
     shot(page, "refusal-3-valid-to")
 
 
+def focus(page: Page, target, *, key: str = "Tab", presses: int = 80) -> None:
+    """Press Tab (or another key) until the target has the focus, as a keyboard user would."""
+    target.wait_for(state="attached")
+    for _ in range(presses):
+        if target.evaluate("el => el === document.activeElement"):
+            return
+        page.keyboard.press(key)
+    raise AssertionError(f"{target} was not reachable with {key}")
+
+
+def test_a_keyboard_user_at_1024_pixels_goes_through_every_step(trainee: Page, tmp_path):
+    page = trainee
+    page.set_viewport_size({"width": 1024, "height": 768})
+    key = create_external_key(page, "keyboard-byok")
+    shot(page, "keyboard-1024-1-download")
+    focus(page, page.get_by_role("radio", name="RSAES_OAEP_SHA_256"))
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("radio", name="RSAES_OAEP_SHA_1")).to_be_checked()
+    focus(page, page.get_by_role("radio", name="RSA_2048"))
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("radio", name="RSA_3072")).to_be_checked()
+    focus(page, page.get_by_role("button", name="Download wrapping key and import token"))
+    with page.expect_download() as info:
+        page.keyboard.press("Enter")
+    info.value.save_as(tmp_path / "ImportParameters.zip")
+    with zipfile.ZipFile(tmp_path / "ImportParameters.zip") as z:
+        z.extractall(tmp_path)
+        token = tmp_path / next(n for n in z.namelist() if n.startswith("importToken_"))
+    focus(page, page.get_by_label("I am ready to upload my exported key material"))
+    page.keyboard.press("Space")
+    focus(page, page.get_by_role("button", name="Next"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Step 3: Encrypt key material")).to_be_visible()
+    expect(page.get_by_role("region", name="OpenSSL commands for RSAES_OAEP_SHA_1")).to_be_visible()
+    shot(page, "keyboard-1024-2-encrypt")
+    run_shown_commands(page, tmp_path)
+    focus(page, page.get_by_role("link", name="Next"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Step 4: Upload key material")).to_be_visible()
+    focus(page, page.get_by_label("Encrypted key material"))
+    page.get_by_label("Encrypted key material").set_input_files(tmp_path / "EncryptedKeyMaterial.bin")
+    focus(page, page.get_by_label("Import token"))
+    page.get_by_label("Import token").set_input_files(token)
+    focus(page, page.get_by_role("radio", name="Key material never expires"))
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("radio", name="Key material expires")).to_be_checked()
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=7)
+    focus(page, page.get_by_label("Expiration date (UTC)"))
+    page.keyboard.type(expires.strftime("%m%d%Y"))
+    shot(page, "keyboard-1024-3-upload")
+    focus(page, page.get_by_role("button", name="Finish"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Key material imported. keyboard-byok is now Enabled.")).to_be_visible()
+    stored = Key.objects.get(key_id=key.key_id)
+    assert stored.state == states.ENABLED
+    assert stored.valid_to == dt.datetime.combine(expires.date(), dt.time(0, 0), tzinfo=dt.UTC)
+
+
 # ---------------------------------------------------------------- the in-browser helper
 
 
