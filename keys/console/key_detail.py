@@ -525,6 +525,7 @@ def confirmation_page(
     form: ScheduleDeletionForm | None = None,
     errors: list[KmsError] | None = None,
     status: int = 200,
+    blocked: bool = False,
 ) -> HttpResponse:
     template = f"keys/key_actions/{action.replace('-', '_')}.html"
     context = {
@@ -536,6 +537,7 @@ def confirmation_page(
         "next_url": next_url,
         "form": form or ScheduleDeletionForm(),
         "errors": errors or [],
+        "blocked": blocked,
     }
     return render(request, template, context, status=status)
 
@@ -549,12 +551,16 @@ def key_action(request: HttpRequest, region: str, key_id: str, action: str) -> H
         return failure
     aliases = selectors.key_aliases(key)
     label = aliases[0].display_name if aliases else key.key_id
+    # The key-state table may already say no (a bookmarked page): say so before anything is typed.
+    rule = states.refusal(ACTION_OPERATIONS[action], state=key.state, origin=key.origin)
     return confirmation_page(
         request,
         region=region,
         action=action,
         keys=[ActionKey(key.key_id, label, key.arn, key)],
         next_url=_safe_next(request, request.GET.get("next")) or detail_url(region, key.key_id),
+        errors=[KmsError(rule.error, rule.message(key.arn))] if rule else None,
+        blocked=rule is not None,
     )
 
 

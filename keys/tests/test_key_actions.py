@@ -333,3 +333,13 @@ def test_a_key_administrator_can_schedule_deletion(client, demo, kms_admin):
     assert key.state == states.PENDING_DELETION
     event = AuditEvent.objects.get(event_name="ScheduleKeyDeletion", key_id=key.key_id)
     assert event.error_code == "" and event.principal_arn == demo["KMSAdminUser"].arn
+
+
+def test_a_confirmation_page_the_state_refuses_says_so_before_anything_is_typed(admin_client, demo, kms_admin):
+    key = make_key("kms-pending-deletion", demo, kms_admin)
+    url = reverse("console:key-action", kwargs={"region": REGION, "key_id": key.key_id, "action": "schedule-deletion"})
+
+    page = html(admin_client.get(url))
+
+    assert f"{key.arn} is pending deletion." in page
+    assert 'class="btn btn--primary" disabled>Schedule deletion<' in page
