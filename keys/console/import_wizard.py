@@ -128,8 +128,9 @@ def readme_text(params: ImportParameters, names: dict[str, str]) -> str:
         "\n"
         f"{commands}\n"
         "\n"
-        f"Then upload {ENCRYPTED_FILE} as the encrypted key material and {names['import_token']} as the\n"
-        "import token. Keep PlaintextKeyMaterial.bin safe: a reimport into this key needs exactly the same\n"
+        f"Then upload {ENCRYPTED_FILE} as the encrypted key material and\n"
+        f"{names['import_token']} as the import token.\n"
+        "Keep PlaintextKeyMaterial.bin safe and secret: a reimport into this key needs exactly the same\n"
         "key material.\n"
     )
 
