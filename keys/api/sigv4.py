@@ -245,13 +245,18 @@ def canonical_request(request: SignedRequest, signed_headers: tuple[str, ...]) -
     )
 
 
+def _utf8(text: str) -> bytes:
+    # surrogatepass: a header value no HTTP server would pass on must still hash, not crash.
+    return text.encode("utf-8", "surrogatepass")
+
+
 def string_to_sign(auth: Authorization, canonical: str) -> str:
-    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(_utf8(canonical)).hexdigest()
     return "\n".join([ALGORITHM, auth.amz_date, auth.credential_scope, digest])
 
 
 def _hmac(key: bytes, message: str) -> bytes:
-    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()
+    return hmac.new(key, _utf8(message), hashlib.sha256).digest()
 
 
 def signing_key(secret: str, *, date: str, region: str, service: str) -> bytes:
@@ -264,7 +269,7 @@ def signing_key(secret: str, *, date: str, region: str, service: str) -> bytes:
 def signature(request: SignedRequest, auth: Authorization, secret: str) -> str:
     key = signing_key(secret, date=auth.scope_date, region=auth.region, service=auth.service)
     to_sign = string_to_sign(auth, canonical_request(request, auth.signed_headers))
-    return hmac.new(key, to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.new(key, _utf8(to_sign), hashlib.sha256).hexdigest()
 
 
 def verify(request: SignedRequest, auth: Authorization, secret: str) -> None:
