@@ -10,7 +10,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 # The tests get a data folder of their own, so they never touch the one `make run` serves.
 TEST_DATA_DIR := $(CURDIR)/var/test
 
-.PHONY: run test lint
+.PHONY: run test lint bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,3 +48,9 @@ lint: $(VENV)/.installed-dev
 # message if there is none: browser tests are never skipped.
 test: $(VENV)/.installed-dev lint
 	CONSOLECLONE_DATA_DIR=$(TEST_DATA_DIR) $(BIN)/python -m pytest -ra
+
+# The KMS API benchmark (scripts/bench_api.py, not a test) against the server `make run` is serving:
+# times each operation through boto3 and prints median/p95. More: make bench BENCH_ARGS="-n 200 --populate 10000".
+bench: $(VENV)/.installed-dev
+	$(BIN)/python scripts/bench_api.py --endpoint-url http://$(HOST):$(PORT) \
+		--credentials $${CONSOLECLONE_DATA_DIR:-var}/demo-credentials --profile admin $(BENCH_ARGS)
