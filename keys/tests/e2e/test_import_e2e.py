@@ -404,6 +404,9 @@ def test_the_helpers_rfc_5649_wrap_equals_the_servers(trainee: Page, tmp_path):
     page = trainee
     create_external_key(page, "helper-kwp")
     page.get_by_role("link", name="Encrypt key material").click()
+    expect(
+        page.get_by_text("Choose the wrapping key file, then choose Generate and wrap key material.")
+    ).to_be_visible()
     kek = bytes(range(32))
     for length in (1, 7, 8, 9, 15, 16, 20, 31, 32, 33, 64, 100):
         data = bytes((7 * i + length) % 256 for i in range(length))
