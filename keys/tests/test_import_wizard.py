@@ -590,3 +590,33 @@ def test_another_accounts_user_cannot_reach_the_key(demo, key):
     client = signed_in(demo["ExternalUser"])
     response = client.get(step_url(key, "download"))
     assert response.status_code == 404 and "NotFoundException" in text(response)
+
+
+# ---------------------------------------------------------------- after the import, in time
+
+
+def test_material_past_valid_to_shows_the_key_pending_import_in_the_list(console, key):
+    public, token = parameters_files(console, key)
+    valid = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).replace(second=0, microsecond=0)
+    upload(
+        console,
+        key,
+        material=crypto.wrap_key_material(public, "RSAES_OAEP_SHA_256", crypto.generate_key_material()),
+        token=token,
+        expiration="expires",
+        expiration_date=valid.date().isoformat(),
+        expiration_time=valid.strftime("%H:%M"),
+    )
+    list_url = f"/iam/encryption-keys/?region={REGION}"
+
+    def row() -> str:
+        page = text(console.get(list_url))
+        return re.search(rf"<tr[^>]*>(?:(?!</tr>).)*{key.key_id}(?:(?!</tr>).)*</tr>", page).group(0)
+
+    with time_machine.travel(valid - dt.timedelta(minutes=1), tick=False):
+        assert "Enabled" in row()
+    with time_machine.travel(valid, tick=False):
+        assert "Pending Import" in row()
+    key = fresh(key)
+    assert key.sealed_material is None and key.valid_to == valid
+    assert AuditEvent.objects.filter(event_name="DeleteExpiredKeyMaterial", key_id=key.key_id).count() == 1
