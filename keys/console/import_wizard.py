@@ -254,12 +254,15 @@ def _render_step(
     if algorithm not in crypto.WRAPPING_ALGORITHMS:
         algorithm = None
     names = file_names(key.key_id, remembered.get("stamp") or STAMP_PLACEHOLDER)
+    blocked = _refusal(key, "GetParametersForImport" if step == "download" else "ImportKeyMaterial")
+    if error and blocked and (error.code, error.message) == (blocked.code, blocked.message):
+        context["error"] = None  # said once, by the blocked notice
     context.update(
         key=key,
         alias=_alias_of(key),
         state_display=states.DISPLAY.get(key.state, key.state),
         state_class=states.DISPLAY.get(key.state, key.state).lower().replace(" ", "-"),
-        blocked=_refusal(key, "GetParametersForImport" if step == "download" else "ImportKeyMaterial"),
+        blocked=blocked,
         remembered=remembered,
         names=names,
         downloaded=bool(remembered.get("stamp")),
@@ -271,7 +274,6 @@ def _render_step(
                 "wrapping_key_spec": remembered.get("spec") or "RSA_2048",
             }
         )
-        context["deprecated_note"] = importing.DEPRECATED_ALGORITHMS["RSAES_PKCS1_V1_5"]
     elif step == "encrypt":
         shown = algorithm or crypto.WRAPPING_ALGORITHMS[0]
         context.update(

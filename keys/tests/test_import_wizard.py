@@ -620,3 +620,12 @@ def test_material_past_valid_to_shows_the_key_pending_import_in_the_list(console
     key = fresh(key)
     assert key.sealed_material is None and key.valid_to == valid
     assert AuditEvent.objects.filter(event_name="DeleteExpiredKeyMaterial", key_id=key.key_id).count() == 1
+
+
+def test_a_crafted_download_for_an_enabled_key_is_refused_once_on_the_page(console, key):
+    public, token = parameters_files(console, key)
+    upload(console, key, material=crypto.wrap_key_material(public, "RSAES_OAEP_SHA_256", b"k" * 32), token=token)
+    response = download(console, key)
+    assert response.status_code == 400
+    assert text(response).count(f"{key.arn} is not pending import.") == 1
+    assert not ImportParameters.objects.filter(key=key).exists()
