@@ -416,6 +416,12 @@ def test_the_helpers_rfc_5649_wrap_equals_the_servers(trainee: Page, tmp_path):
             [list(kek), list(data)],
         )
         assert bytes(wrapped) == aes_key_wrap_with_padding(kek, data), length
+    # A file that is not a wrapping key (here an import token's worth of noise) is named as such.
+    (tmp_path / "importToken_x").write_bytes(os.urandom(600))
+    page.get_by_label("Wrapping key file").set_input_files(tmp_path / "importToken_x")
+    page.get_by_role("button", name="Generate and wrap key material").click()
+    expect(page.get_by_role("status").filter(has_text="This file is not a wrapping key")).to_be_visible()
+    expect(page.get_by_role("button", name="Download EncryptedKeyMaterial.bin")).to_be_hidden()
 
 
 def test_the_helper_says_it_cannot_run_outside_a_secure_context(
