@@ -118,6 +118,8 @@ class Key(models.Model):
         ordering = ["creation_date", "key_id"]
         indexes = [
             models.Index(fields=["account", "region", "creation_date"], name="key_list_idx"),
+            # ListKeys pages by key ID: with this index a page costs its length, not the account's key count.
+            models.Index(fields=["account", "region", "key_id"], name="key_api_page_idx"),
             models.Index(fields=["valid_to"], name="key_valid_to_idx", condition=Q(sealed_material__isnull=False)),
             models.Index(fields=["deletion_date"], name="key_deletion_idx", condition=Q(state="PendingDeletion")),
         ]
