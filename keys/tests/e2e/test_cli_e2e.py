@@ -31,6 +31,7 @@ from keys.management.commands.seed_demo import write_credentials
 from keys.models import Alias, Key
 from keys.services import directory
 from keys.services import keys as key_service
+from keys.tests.conftest import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -326,3 +327,57 @@ def test_boto3_against_open_mode_and_the_moto_reset(live_server, settings, monke
     with urllib.request.urlopen(request, timeout=10) as response:
         assert json.loads(response.read()) == {"status": "ok"}
     assert client.list_keys()["Keys"] == []
+
+
+# ---------------------------------------------------------------- the console's access keys, used by the CLI
+
+
+def test_an_access_key_made_on_my_security_credentials_signs_cli_requests(page, live_server, tmp_path, demo):
+    page.goto(f"{live_server.url}/signin/")
+    page.get_by_label("Account ID or alias").fill("111122223333")
+    page.get_by_label("IAM user name").fill("KMSAdminUser")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.get_by_text("KMSAdminUser @").click()
+    page.get_by_role("link", name="My Security Credentials").click()
+    page.get_by_role("button", name="Create access key").click()
+    page.get_by_text("This is the only time that the secret access key can be viewed or downloaded.").wait_for()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download .csv file").click()
+    assert download.value.suggested_filename == "accessKeys.csv"
+    header, values = Path(download.value.path()).read_text().splitlines()
+    assert header == "Access key ID,Secret access key"
+    access_key_id, secret = values.split(",")
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID=access_key_id,
+        AWS_SECRET_ACCESS_KEY=secret,
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_MAX_ATTEMPTS="1",
+    )
+    command = [
+        AWS,
+        "--region",
+        REGION,
+        "--endpoint-url",
+        live_server.url,
+        "kms",
+        "create-key",
+        "--description",
+        "from the CSV",
+    ]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["KeyMetadata"]["Description"] == "from the CSV"
+
+    # The secret is not shown again; the key's last use is.
+    page.get_by_role("link", name="Done").click()
+    assert secret not in page.content()
+    page.goto(f"{live_server.url}/iam/security-credentials/created/")
+    page.get_by_text("cannot be shown again").wait_for()
+    assert secret not in page.content()
+    row = page.get_by_role("row").filter(has_text=access_key_id)
+    assert "N/A" not in row.inner_text()
+    page.screenshot(path=str(tmp_path / "security-credentials.png"), full_page=True)
