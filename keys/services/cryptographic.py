@@ -172,10 +172,15 @@ def generate_data_key(
         return result
 
 
+def _quoted(value: Any) -> str:
+    """A value as AWS's validation messages write it: null, or in single quotes."""
+    return "null" if value is None else f"'{value}'"
+
+
 def _check_number_of_bytes(number_of_bytes: Any) -> int:
     if isinstance(number_of_bytes, bool) or not isinstance(number_of_bytes, int) or not 1 <= number_of_bytes <= 1024:
         raise validation(
-            f"1 validation error detected: Value '{number_of_bytes}' at 'numberOfBytes' failed to satisfy "
+            f"1 validation error detected: Value {_quoted(number_of_bytes)} at 'numberOfBytes' failed to satisfy "
             "constraint: Member must have value between 1 and 1024"
         )
     return number_of_bytes

@@ -8,7 +8,7 @@ import os
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from keys.models import Principal
+from keys.models import AccessKey, Principal
 from keys.services import directory
 from keys.services.importing import fill_wrapping_key_pool
 from keys.services.keys import ensure_aws_managed_key
@@ -95,7 +95,7 @@ def write_credentials(users: dict[str, Principal], path) -> None:
     config = configparser.ConfigParser()
     for profile, _account, name in PROFILES:
         principal = users[name]
-        access_key = principal.access_keys.order_by("created").first()
+        access_key = principal.access_keys.filter(status=AccessKey.ACTIVE).order_by("created").first()
         if access_key is None:
             access_key, secret = directory.create_access_key(principal)
         else:
