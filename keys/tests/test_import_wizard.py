@@ -13,39 +13,21 @@ from cryptography.hazmat.primitives import serialization
 from django.test import Client
 from django.urls import reverse
 
-from keys import crypto, policy, states, vault
+from keys import crypto, states, vault
 from keys.console import import_wizard
 from keys.models import AuditEvent, ImportParameters, Key
 from keys.services import importing
 from keys.services import keys as key_service
+from keys.tests.helpers import console_policy, fresh, signed_in
 
 pytestmark = pytest.mark.django_db
 
 REGION = "us-west-2"
-ACCOUNT = "111122223333"
-
-
-def console_policy() -> str:
-    return policy.render_aws_style(
-        policy.build_console_key_policy(
-            account_id=ACCOUNT,
-            admin_arns=[f"arn:aws:iam::{ACCOUNT}:user/KMSAdminUser"],
-            user_arns=[f"arn:aws:iam::{ACCOUNT}:user/KMSUser"],
-            external_account_ids=[],
-            external_origin=True,
-        )
-    )
 
 
 @pytest.fixture
 def key(admin) -> Key:
     return key_service.create_key(admin, origin="EXTERNAL", policy_text=console_policy(), alias="alias/training-import")
-
-
-def signed_in(principal) -> Client:
-    client = Client()
-    client.force_login(principal.user)
-    return client
 
 
 @pytest.fixture
@@ -92,10 +74,6 @@ def upload(client: Client, key: Key, *, material: bytes, token: bytes, **fields)
 
 def text(response) -> str:
     return re.sub(r"\s+", " ", response.content.decode())
-
-
-def fresh(key: Key) -> Key:
-    return Key.objects.get(key_id=key.key_id)
 
 
 # ---------------------------------------------------------------- the wizard's pages
@@ -245,8 +223,7 @@ def test_download_is_post_only(console, key):
 
 
 def test_download_needs_a_csrf_token(demo, key):
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(demo["Admin"].user)
+    client = signed_in(demo["Admin"], Client(enforce_csrf_checks=True))
     response = client.post(
         download_url(key), {"wrapping_algorithm": "RSAES_OAEP_SHA_1", "wrapping_key_spec": "RSA_2048"}
     )

@@ -9,28 +9,23 @@ import subprocess
 import pytest
 import time_machine
 
-from keys import crypto, policy, states, vault
+from keys import crypto, states, vault
 from keys.errors import KmsError
 from keys.models import AuditEvent, ImportParameters, Key
 from keys.services import cryptographic, importing
 from keys.services import keys as key_service
+from keys.tests.helpers import (
+    ACCOUNT,
+    OAEP_256,
+    console_policy,
+    fresh,
+    import_material,
+    import_wrapped,
+    parameters,
+    wrap,
+)
 
 pytestmark = pytest.mark.django_db
-
-ACCOUNT = "111122223333"
-OAEP_256 = "RSAES_OAEP_SHA_256"
-
-
-def console_policy() -> str:
-    return policy.render_aws_style(
-        policy.build_console_key_policy(
-            account_id=ACCOUNT,
-            admin_arns=[f"arn:aws:iam::{ACCOUNT}:user/KMSAdminUser"],
-            user_arns=[f"arn:aws:iam::{ACCOUNT}:user/KMSUser"],
-            external_account_ids=[],
-            external_origin=True,
-        )
-    )
 
 
 @pytest.fixture
@@ -42,34 +37,11 @@ def new_key(actor) -> Key:
     return key_service.create_key(actor, origin="EXTERNAL", policy_text=console_policy())
 
 
-def parameters(actor, key: Key, algorithm: str = OAEP_256, spec: str = "RSA_2048") -> tuple[ImportParameters, bytes]:
-    params = importing.get_parameters_for_import(
-        actor, key_id=key.key_id, wrapping_algorithm=algorithm, wrapping_key_spec=spec
-    )
-    return params, importing.import_token(params)
-
-
-def wrap(params: ImportParameters, material: bytes, algorithm: str | None = None) -> bytes:
-    return crypto.wrap_key_material(bytes(params.public_key_der), algorithm or params.wrapping_algorithm, material)
-
-
-def do_import(actor, key: Key, material: bytes, algorithm: str = OAEP_256, **expiry) -> Key:
-    params, token = parameters(actor, key, algorithm)
-    expiry = expiry or {"expiration_model": importing.DOES_NOT_EXPIRE}
-    return importing.import_key_material(
-        actor, key_id=key.key_id, import_token=token, encrypted_key_material=wrap(params, material), **expiry
-    )
-
-
 def refused(code: str, call, *args, **kwargs) -> KmsError:
     with pytest.raises(KmsError) as info:
         call(*args, **kwargs)
     assert info.value.code == code, info.value.message
     return info.value
-
-
-def fresh(key: Key) -> Key:
-    return Key.objects.get(key_id=key.key_id)
 
 
 def material_of(key: Key) -> bytes:
@@ -93,13 +65,7 @@ def test_round_trip_for_each_algorithm_and_spec(admin, key, algorithm, spec):
     assert params.wrapping_key_spec == spec
     assert crypto._load_public(params.public_key_der).key_size == crypto.WRAPPING_KEY_SPECS[spec]
     material = crypto.generate_key_material()
-    imported = importing.import_key_material(
-        admin,
-        key_id=key.key_id,
-        import_token=token,
-        encrypted_key_material=wrap(params, material),
-        expiration_model=importing.DOES_NOT_EXPIRE,
-    )
+    imported = import_wrapped(admin, key, token, wrap(params, material))
     assert imported.state == states.ENABLED
     assert material_of(key) == material
     blob = cryptographic.encrypt(admin, key_id=key.key_id, plaintext=b"hello")["CiphertextBlob"]
@@ -111,13 +77,7 @@ def test_round_trip_with_an_rsa_4096_wrapping_key(admin, key):
     params, token = parameters(admin, key, "RSA_AES_KEY_WRAP_SHA_256", "RSA_4096")
     assert crypto._load_public(params.public_key_der).key_size == 4096
     material = crypto.generate_key_material()
-    importing.import_key_material(
-        admin,
-        key_id=key.key_id,
-        import_token=token,
-        encrypted_key_material=wrap(params, material),
-        expiration_model=importing.DOES_NOT_EXPIRE,
-    )
+    import_wrapped(admin, key, token, wrap(params, material))
     assert material_of(key) == material
 
 
@@ -137,13 +97,7 @@ def test_openssl_wrapped_material_imports(admin, key, tmp_path, algorithm):
     params, token = parameters(admin, key, algorithm)
     material = crypto.generate_key_material()
     wrapped = run_openssl(tmp_path, algorithm, bytes(params.public_key_der), material)
-    importing.import_key_material(
-        admin,
-        key_id=key.key_id,
-        import_token=token,
-        encrypted_key_material=wrapped,
-        expiration_model=importing.DOES_NOT_EXPIRE,
-    )
+    import_wrapped(admin, key, token, wrapped)
     assert material_of(key) == material
     assert not list(tmp_path.glob("AesKey*")), "the AES key file is removed"
 
@@ -214,13 +168,7 @@ def test_an_older_unexpired_pair_still_works_after_a_newer_download(admin, key):
     older, older_token = parameters(admin, key)
     parameters(admin, key)
     material = crypto.generate_key_material()
-    importing.import_key_material(
-        admin,
-        key_id=key.key_id,
-        import_token=older_token,
-        encrypted_key_material=wrap(older, material),
-        expiration_model=importing.DOES_NOT_EXPIRE,
-    )
+    import_wrapped(admin, key, older_token, wrap(older, material))
     assert fresh(key).state == states.ENABLED
 
 
@@ -228,31 +176,11 @@ def test_a_used_pair_cannot_be_used_again_but_another_unused_one_can(admin, key)
     first, first_token = parameters(admin, key)
     second, second_token = parameters(admin, key)
     material = crypto.generate_key_material()
-    importing.import_key_material(
-        admin,
-        key_id=key.key_id,
-        import_token=first_token,
-        encrypted_key_material=wrap(first, material),
-        expiration_model=importing.DOES_NOT_EXPIRE,
-    )
+    import_wrapped(admin, key, first_token, wrap(first, material))
     importing.delete_imported_key_material(admin, key_id=key.key_id)
-    error = refused(
-        "InvalidImportTokenException",
-        importing.import_key_material,
-        admin,
-        key_id=key.key_id,
-        import_token=first_token,
-        encrypted_key_material=wrap(first, material),
-        expiration_model=importing.DOES_NOT_EXPIRE,
-    )
+    error = refused("InvalidImportTokenException", import_wrapped, admin, key, first_token, wrap(first, material))
     assert "already used" in error.message
-    importing.import_key_material(
-        admin,
-        key_id=key.key_id,
-        import_token=second_token,
-        encrypted_key_material=wrap(second, material),
-        expiration_model=importing.DOES_NOT_EXPIRE,
-    )
+    import_wrapped(admin, key, second_token, wrap(second, material))
     assert material_of(key) == material
 
 
@@ -264,13 +192,7 @@ def test_token_works_until_just_before_24_hours(admin, key):
     with time_machine.travel(start, tick=False):
         params, token = parameters(admin, key)
     with time_machine.travel(start + dt.timedelta(hours=24) - dt.timedelta(seconds=1), tick=False):
-        importing.import_key_material(
-            admin,
-            key_id=key.key_id,
-            import_token=token,
-            encrypted_key_material=wrap(params, crypto.generate_key_material()),
-            expiration_model=importing.DOES_NOT_EXPIRE,
-        )
+        import_wrapped(admin, key, token, wrap(params, crypto.generate_key_material()))
     assert fresh(key).state == states.ENABLED
 
 
@@ -282,12 +204,11 @@ def test_token_used_after_24_hours_is_expired(admin, key, after):
     with time_machine.travel(start + after, tick=False):
         error = refused(
             "ExpiredImportTokenException",
-            importing.import_key_material,
+            import_wrapped,
             admin,
-            key_id=key.key_id,
-            import_token=token,
-            encrypted_key_material=wrap(params, crypto.generate_key_material()),
-            expiration_model=importing.DOES_NOT_EXPIRE,
+            key,
+            token,
+            wrap(params, crypto.generate_key_material()),
         )
     assert "The import token is expired" in error.message
     unchanged(key)
@@ -301,15 +222,7 @@ def test_token_expired_and_swept_is_still_reported_expired(admin, key):
     with time_machine.travel(start + dt.timedelta(days=2), tick=False):
         importing.sweep()
         assert not ImportParameters.objects.filter(id=params.id).exists()
-        refused(
-            "ExpiredImportTokenException",
-            importing.import_key_material,
-            admin,
-            key_id=key.key_id,
-            import_token=token,
-            encrypted_key_material=wrapped,
-            expiration_model=importing.DOES_NOT_EXPIRE,
-        )
+        refused("ExpiredImportTokenException", import_wrapped, admin, key, token, wrapped)
     unchanged(key)
 
 
@@ -317,13 +230,7 @@ def test_token_of_another_key_is_invalid(admin, key):
     other = new_key(admin)
     params, token = parameters(admin, other)
     error = refused(
-        "InvalidImportTokenException",
-        importing.import_key_material,
-        admin,
-        key_id=key.key_id,
-        import_token=token,
-        encrypted_key_material=wrap(params, crypto.generate_key_material()),
-        expiration_model=importing.DOES_NOT_EXPIRE,
+        "InvalidImportTokenException", import_wrapped, admin, key, token, wrap(params, crypto.generate_key_material())
     )
     assert "associated with a different KMS key" in error.message
     unchanged(key)
@@ -346,12 +253,11 @@ def test_forged_or_truncated_token_is_invalid(admin, key, forge):
     params, token = parameters(admin, key)
     refused(
         "InvalidImportTokenException",
-        importing.import_key_material,
+        import_wrapped,
         admin,
-        key_id=key.key_id,
-        import_token=forge(token),
-        encrypted_key_material=wrap(params, crypto.generate_key_material()),
-        expiration_model=importing.DOES_NOT_EXPIRE,
+        key,
+        forge(token),
+        wrap(params, crypto.generate_key_material()),
     )
     unchanged(key)
     assert ImportParameters.objects.filter(id=params.id).exists()
@@ -362,13 +268,7 @@ def test_a_token_minted_with_the_right_claims_but_a_foreign_master_key_is_invali
     claims = {"p": params.id, "k": key.arn, "a": OAEP_256, "v": params.valid_to.timestamp()}
     forged = crypto.issue_import_token(crypto.MasterKey.generate(), claims)
     refused(
-        "InvalidImportTokenException",
-        importing.import_key_material,
-        admin,
-        key_id=key.key_id,
-        import_token=forged,
-        encrypted_key_material=wrap(params, crypto.generate_key_material()),
-        expiration_model=importing.DOES_NOT_EXPIRE,
+        "InvalidImportTokenException", import_wrapped, admin, key, forged, wrap(params, crypto.generate_key_material())
     )
 
 
@@ -389,12 +289,11 @@ def test_material_wrapped_with_another_algorithm_is_invalid_ciphertext(admin, ke
     params, token = parameters(admin, key, downloaded)
     error = refused(
         "InvalidCiphertextException",
-        importing.import_key_material,
+        import_wrapped,
         admin,
-        key_id=key.key_id,
-        import_token=token,
-        encrypted_key_material=wrap(params, crypto.generate_key_material(), used),
-        expiration_model=importing.DOES_NOT_EXPIRE,
+        key,
+        token,
+        wrap(params, crypto.generate_key_material(), used),
     )
     assert "could not decrypt the encrypted (wrapped) key material" in error.message
     unchanged(key)
@@ -404,13 +303,7 @@ def test_material_wrapped_with_another_wrapping_key_is_invalid_ciphertext(admin,
     params, token = parameters(admin, key)
     other, _ = parameters(admin, key)
     refused(
-        "InvalidCiphertextException",
-        importing.import_key_material,
-        admin,
-        key_id=key.key_id,
-        import_token=token,
-        encrypted_key_material=wrap(other, crypto.generate_key_material()),
-        expiration_model=importing.DOES_NOT_EXPIRE,
+        "InvalidCiphertextException", import_wrapped, admin, key, token, wrap(other, crypto.generate_key_material())
     )
     unchanged(key)
 
@@ -420,15 +313,7 @@ def test_truncated_or_damaged_wrapped_material_is_invalid_ciphertext(admin, key,
     params, token = parameters(admin, key, algorithm)
     wrapped = wrap(params, crypto.generate_key_material())
     for damaged in (wrapped[:-8], wrapped[:-1], wrapped[:-1] + bytes([wrapped[-1] ^ 1]), b"\x01" * len(wrapped)):
-        refused(
-            "InvalidCiphertextException",
-            importing.import_key_material,
-            admin,
-            key_id=key.key_id,
-            import_token=token,
-            encrypted_key_material=damaged,
-            expiration_model=importing.DOES_NOT_EXPIRE,
-        )
+        refused("InvalidCiphertextException", import_wrapped, admin, key, token, damaged)
     unchanged(key)
 
 
@@ -437,13 +322,7 @@ def test_truncated_or_damaged_wrapped_material_is_invalid_ciphertext(admin, key,
 def test_material_not_32_bytes_is_incorrect_key_material(admin, key, size, algorithm):
     params, token = parameters(admin, key, algorithm)
     error = refused(
-        "IncorrectKeyMaterialException",
-        importing.import_key_material,
-        admin,
-        key_id=key.key_id,
-        import_token=token,
-        encrypted_key_material=wrap(params, crypto.generate_random(size)),
-        expiration_model=importing.DOES_NOT_EXPIRE,
+        "IncorrectKeyMaterialException", import_wrapped, admin, key, token, wrap(params, crypto.generate_random(size))
     )
     assert "256-bit (32-byte)" in error.message
     unchanged(key)
@@ -473,9 +352,9 @@ def test_blob_sizes_outside_1_to_6144_bytes_are_validation_errors(admin, key, si
 
 
 def test_reimport_of_different_material_is_incorrect_key_material(admin, key):
-    do_import(admin, key, b"A" * 32)
+    import_material(admin, key, b"A" * 32)
     importing.delete_imported_key_material(admin, key_id=key.key_id)
-    error = refused("IncorrectKeyMaterialException", do_import, admin, key, b"B" * 32)
+    error = refused("IncorrectKeyMaterialException", import_material, admin, key, b"B" * 32)
     assert "not the same key material that was previously imported" in error.message
     assert fresh(key).state == states.PENDING_IMPORT and fresh(key).sealed_material is None
 
@@ -483,11 +362,11 @@ def test_reimport_of_different_material_is_incorrect_key_material(admin, key):
 @pytest.mark.parametrize("algorithm", ["RSAES_OAEP_SHA_1", "RSA_AES_KEY_WRAP_SHA_256"])
 def test_reimport_of_the_same_material_with_a_new_token_works(admin, key, algorithm):
     material = crypto.generate_key_material()
-    do_import(admin, key, material)
+    import_material(admin, key, material)
     fingerprint = fresh(key).material_fingerprint
     importing.delete_imported_key_material(admin, key_id=key.key_id)
     valid_to = dt.datetime.now(dt.UTC) + dt.timedelta(days=10)
-    do_import(admin, key, material, algorithm, expiration_model=importing.EXPIRES, valid_to=valid_to)
+    import_material(admin, key, material, algorithm, expiration_model=importing.EXPIRES, valid_to=valid_to)
     key = fresh(key)
     assert key.state == states.ENABLED and key.material_fingerprint == fingerprint
     assert key.expiration_model == importing.EXPIRES and key.valid_to == valid_to, "reimport may change expiry"
@@ -496,21 +375,21 @@ def test_reimport_of_the_same_material_with_a_new_token_works(admin, key, algori
 
 def test_import_over_existing_material_is_refused_until_deleted(admin, key):
     material = crypto.generate_key_material()
-    do_import(admin, key, material)
-    error = refused("KMSInvalidStateException", do_import, admin, key, material)
+    import_material(admin, key, material)
+    error = refused("KMSInvalidStateException", import_material, admin, key, material)
     assert error.message == f"{key.arn} is not pending import."
 
 
 def test_ciphertext_from_before_deletion_decrypts_after_reimport(admin, key):
     material = crypto.generate_key_material()
-    do_import(admin, key, material)
+    import_material(admin, key, material)
     blob = cryptographic.encrypt(admin, key_id=key.key_id, plaintext=b"secret", encryption_context={"purpose": "test"})[
         "CiphertextBlob"
     ]
     importing.delete_imported_key_material(admin, key_id=key.key_id)
     refused("KMSInvalidStateException", cryptographic.decrypt, admin, ciphertext_blob=blob,
             encryption_context={"purpose": "test"})  # fmt: skip
-    do_import(admin, key, material, "RSA_AES_KEY_WRAP_SHA_1")
+    import_material(admin, key, material, "RSA_AES_KEY_WRAP_SHA_1")
     result = cryptographic.decrypt(admin, ciphertext_blob=blob, encryption_context={"purpose": "test"})
     assert result["Plaintext"] == b"secret" and result["KeyId"] == key.arn
 
@@ -548,7 +427,7 @@ def test_valid_to_over_365_days_is_refused_and_365_days_is_accepted(admin, key):
             admin, key, expiration_model=importing.EXPIRES, valid_to=now + dt.timedelta(days=365, seconds=1)
         )
         assert message == "ValidTo must be at most 365 days from the request date."
-        imported = do_import(
+        imported = import_material(
             admin, key, crypto.generate_key_material(), expiration_model=importing.EXPIRES,
             valid_to=now + dt.timedelta(days=365),
         )  # fmt: skip
@@ -601,7 +480,7 @@ def key_with_spare_pair(actor, state: str) -> tuple[Key, ImportParameters, bytes
     key = new_key(actor)
     spare, spare_token = parameters(actor, key)
     if state in (states.ENABLED, states.DISABLED):
-        do_import(actor, key, crypto.generate_key_material())
+        import_material(actor, key, crypto.generate_key_material())
     if state == states.DISABLED:
         key_service.disable_key(actor, key_id=key.key_id)
     if state == states.PENDING_DELETION:
@@ -645,7 +524,7 @@ def test_get_parameters_for_import_follows_the_key_state_table(admin, state):
 
 
 def test_import_with_a_valid_pair_in_pending_import_enables_the_key(admin, key):
-    assert do_import(admin, key, crypto.generate_key_material()).state == states.ENABLED
+    assert import_material(admin, key, crypto.generate_key_material()).state == states.ENABLED
 
 
 def test_import_enables_a_key_that_was_disabled_before_its_material_was_deleted(admin):
@@ -653,7 +532,7 @@ def test_import_enables_a_key_that_was_disabled_before_its_material_was_deleted(
     material = material_of(key)
     importing.delete_imported_key_material(admin, key_id=key.key_id)
     assert fresh(key).state == states.PENDING_IMPORT
-    assert do_import(admin, key, material).state == states.ENABLED
+    assert import_material(admin, key, material).state == states.ENABLED
 
 
 @pytest.mark.parametrize(
@@ -674,7 +553,7 @@ def test_delete_imported_key_material_in_every_state(admin, state, after):
 
 def test_delete_imported_key_material_keeps_expiration_model_and_valid_to(admin, key):
     valid_to = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
-    do_import(admin, key, crypto.generate_key_material(), expiration_model=importing.EXPIRES, valid_to=valid_to)
+    import_material(admin, key, crypto.generate_key_material(), expiration_model=importing.EXPIRES, valid_to=valid_to)
     importing.delete_imported_key_material(admin, key_id=key.key_id)
     meta = key_service.describe_key(admin, key_id=key.key_id)
     assert meta["KeyState"] == "PendingImport" and meta["Enabled"] is False
@@ -732,7 +611,9 @@ def test_material_past_valid_to_makes_the_key_pending_import_at_once(admin, key)
     start = dt.datetime.now(dt.UTC)
     valid_to = start + dt.timedelta(days=2)
     with time_machine.travel(start, tick=False):
-        do_import(admin, key, crypto.generate_key_material(), expiration_model=importing.EXPIRES, valid_to=valid_to)
+        import_material(
+            admin, key, crypto.generate_key_material(), expiration_model=importing.EXPIRES, valid_to=valid_to
+        )
     with time_machine.travel(valid_to - dt.timedelta(seconds=1), tick=False):
         assert key_service.describe_key(admin, key_id=key.key_id)["KeyState"] == "Enabled"
     with time_machine.travel(valid_to, tick=False):
@@ -752,7 +633,9 @@ def test_any_use_after_valid_to_sees_the_expiry_first(admin, key):
     start = dt.datetime.now(dt.UTC)
     valid_to = start + dt.timedelta(hours=1)
     with time_machine.travel(start, tick=False):
-        do_import(admin, key, crypto.generate_key_material(), expiration_model=importing.EXPIRES, valid_to=valid_to)
+        import_material(
+            admin, key, crypto.generate_key_material(), expiration_model=importing.EXPIRES, valid_to=valid_to
+        )
         blob = cryptographic.encrypt(admin, key_id=key.key_id, plaintext=b"x")["CiphertextBlob"]
     with time_machine.travel(valid_to + dt.timedelta(minutes=1), tick=False):
         error = refused("KMSInvalidStateException", cryptographic.decrypt, admin, ciphertext_blob=blob)
@@ -764,15 +647,17 @@ def test_expired_material_can_be_reimported_and_decrypts_old_ciphertext(admin, k
     start = dt.datetime.now(dt.UTC)
     material = crypto.generate_key_material()
     with time_machine.travel(start, tick=False):
-        do_import(admin, key, material, expiration_model=importing.EXPIRES, valid_to=start + dt.timedelta(hours=1))
+        import_material(
+            admin, key, material, expiration_model=importing.EXPIRES, valid_to=start + dt.timedelta(hours=1)
+        )
         blob = cryptographic.encrypt(admin, key_id=key.key_id, plaintext=b"kept")["CiphertextBlob"]
     with time_machine.travel(start + dt.timedelta(hours=2), tick=False):
-        do_import(admin, key, material)
+        import_material(admin, key, material)
         assert cryptographic.decrypt(admin, ciphertext_blob=blob)["Plaintext"] == b"kept"
 
 
 def test_material_that_never_expires_survives_time(admin, key):
-    do_import(admin, key, crypto.generate_key_material())
+    import_material(admin, key, crypto.generate_key_material())
     with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=3650), tick=False):
         assert key_service.describe_key(admin, key_id=key.key_id)["KeyState"] == "Enabled"
     assert not AuditEvent.objects.filter(event_name="DeleteExpiredKeyMaterial").exists()
@@ -782,7 +667,7 @@ def test_disabled_key_whose_material_expires_becomes_pending_import(admin):
     key = new_key(admin)
     start = dt.datetime.now(dt.UTC)
     with time_machine.travel(start, tick=False):
-        do_import(admin, key, crypto.generate_key_material(), expiration_model=importing.EXPIRES,
+        import_material(admin, key, crypto.generate_key_material(), expiration_model=importing.EXPIRES,
                   valid_to=start + dt.timedelta(hours=1))  # fmt: skip
         key_service.disable_key(admin, key_id=key.key_id)
     with time_machine.travel(start + dt.timedelta(hours=1), tick=False):
@@ -793,7 +678,7 @@ def test_key_pending_deletion_whose_material_expires_stays_pending_deletion(admi
     key = new_key(admin)
     start = dt.datetime.now(dt.UTC)
     with time_machine.travel(start, tick=False):
-        do_import(admin, key, crypto.generate_key_material(), expiration_model=importing.EXPIRES,
+        import_material(admin, key, crypto.generate_key_material(), expiration_model=importing.EXPIRES,
                   valid_to=start + dt.timedelta(hours=1))  # fmt: skip
         key_service.schedule_key_deletion(admin, key_id=key.key_id, pending_window_days=7)
     with time_machine.travel(start + dt.timedelta(hours=2), tick=False):
@@ -809,15 +694,7 @@ def test_key_pending_deletion_whose_material_expires_stays_pending_deletion(admi
 def test_kms_user_is_denied_each_import_operation_and_each_denial_is_audited(admin, kms_user, key):
     params, token = parameters(admin, key)
     refused("AccessDeniedException", parameters, kms_user, key)
-    refused(
-        "AccessDeniedException",
-        importing.import_key_material,
-        kms_user,
-        key_id=key.key_id,
-        import_token=token,
-        encrypted_key_material=wrap(params, crypto.generate_key_material()),
-        expiration_model=importing.DOES_NOT_EXPIRE,
-    )
+    refused("AccessDeniedException", import_wrapped, kms_user, key, token, wrap(params, crypto.generate_key_material()))
     refused("AccessDeniedException", importing.delete_imported_key_material, kms_user, key_id=key.key_id)
     denied = AuditEvent.objects.filter(
         error_code="AccessDeniedException", principal_arn=f"arn:aws:iam::{ACCOUNT}:user/KMSUser"
@@ -831,7 +708,7 @@ def test_kms_user_is_denied_each_import_operation_and_each_denial_is_audited(adm
 
 
 def test_kms_admin_named_in_the_key_policy_may_import_and_delete(kms_admin, key):
-    do_import(kms_admin, key, crypto.generate_key_material())
+    import_material(kms_admin, key, crypto.generate_key_material())
     importing.delete_imported_key_material(kms_admin, key_id=key.key_id)
     assert fresh(key).state == states.PENDING_IMPORT
 

@@ -16,19 +16,16 @@ from django.urls import reverse
 from keys import clock, states
 from keys.models import AuditEvent, Key
 from keys.tests.conftest import REGION
-from keys.tests.test_key_detail import KINDS, detail, html, make_key, signed_in
+from keys.tests.helpers import signed_in
+from keys.tests.test_key_detail import KINDS, detail, html, make_key
+from keys.tests.test_key_detail import OPERATION as DETAIL_OPERATION
 
 pytestmark = pytest.mark.django_db
 
 ACTIONS_URL = reverse("console:key-actions", kwargs={"region": REGION})
 LIST_URL = reverse("console:encryption-keys") + f"?region={REGION}"
-OPERATION = {
-    "enable": "EnableKey",
-    "disable": "DisableKey",
-    "schedule-deletion": "ScheduleKeyDeletion",
-    "cancel-deletion": "CancelKeyDeletion",
-    "delete-key-material": "DeleteImportedKeyMaterial",
-}
+# The actions that change the key's state (Add or edit tags opens its own page instead).
+OPERATION = {action: operation for action, operation in DETAIL_OPERATION.items() if action != "edit-tags"}
 
 
 def post_action(client, action: str, *key_ids: str, **extra):
@@ -49,7 +46,7 @@ def snapshot(key: Key) -> tuple:
 
 @pytest.fixture
 def admin_client(client, demo):
-    return signed_in(client, demo["KMSAdminUser"])
+    return signed_in(demo["KMSAdminUser"], client)
 
 
 # ---------------------------------------------------------------- every action on every kind of key
@@ -87,7 +84,7 @@ def test_aws_managed_keys_refuse_every_action(client, demo, action):
     key = make_key("aws-managed", demo, None)
     before = snapshot(key)
 
-    response = post_action(signed_in(client, demo["Admin"]), action, key.key_id, pending_window_days="7")
+    response = post_action(signed_in(demo["Admin"], client), action, key.key_id, pending_window_days="7")
 
     [(level, text)] = flashed(response)
     assert level == "error" and text.startswith(("AccessDeniedException: ", "UnsupportedOperationException: "))
@@ -264,7 +261,7 @@ def test_next_must_stay_on_this_site(admin_client, demo, kms_admin):
 
 def test_key_actions_are_csrf_protected(demo, kms_admin):
     key = make_key("kms-enabled", demo, kms_admin)
-    client = signed_in(Client(enforce_csrf_checks=True), demo["KMSAdminUser"])
+    client = signed_in(demo["KMSAdminUser"], Client(enforce_csrf_checks=True))
 
     response = client.post(ACTIONS_URL, {"action": "disable", "key_id": key.key_id})
 
@@ -290,7 +287,7 @@ def test_key_actions_only_accept_post(admin_client):
 
 def test_a_key_user_cannot_schedule_deletion_and_the_denial_is_audited(client, demo, kms_admin):
     key = make_key("external-enabled", demo, kms_admin)
-    kms_user = signed_in(client, demo["KMSUser"])
+    kms_user = signed_in(demo["KMSUser"], client)
     confirm = reverse(
         "console:key-action", kwargs={"region": REGION, "key_id": key.key_id, "action": "schedule-deletion"}
     )
@@ -325,7 +322,7 @@ def test_a_key_user_cannot_schedule_deletion_and_the_denial_is_audited(client, d
 def test_a_key_administrator_can_schedule_deletion(client, demo, kms_admin):
     key = make_key("external-enabled", demo, kms_admin)
 
-    signed_in(client, demo["KMSAdminUser"]).post(
+    signed_in(demo["KMSAdminUser"], client).post(
         ACTIONS_URL, {"action": "schedule-deletion", "key_id": key.key_id, "confirm": "on", "pending_window_days": "7"}
     )
 

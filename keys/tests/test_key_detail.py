@@ -10,45 +10,16 @@ import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
-from keys import clock, crypto, policy, states
+from keys import clock, policy, states
 from keys.models import Alias, AuditEvent, Key
 from keys.services import importing
 from keys.services import keys as key_service
 from keys.tests.conftest import REGION
+from keys.tests.helpers import console_policy, import_material, signed_in
 
 pytestmark = pytest.mark.django_db
 
-ALGORITHM = "RSAES_OAEP_SHA_256"
-
 # ---------------------------------------------------------------- helpers shared with test_key_actions
-
-
-def console_policy(demo, *, external: bool) -> str:
-    """The console's policy with KMSAdminUser as administrator and KMSUser as user (spec 2.2)."""
-    document = policy.build_console_key_policy(
-        account_id="111122223333",
-        admin_arns=[demo["KMSAdminUser"].arn],
-        user_arns=[demo["KMSUser"].arn],
-        external_account_ids=[],
-        external_origin=external,
-    )
-    return policy.render_policy(document)
-
-
-def import_material(actor, key: Key, material: bytes, *, valid_to: dt.datetime | None = None) -> Key:
-    """Steps 2-4 through the services: parameters, wrap with the returned public key, import."""
-    params = importing.get_parameters_for_import(
-        actor, key_id=key.key_id, wrapping_algorithm=ALGORITHM, wrapping_key_spec="RSA_2048"
-    )
-    wrapped = crypto.wrap_key_material(bytes(params.public_key_der), ALGORITHM, material)
-    return importing.import_key_material(
-        actor,
-        key_id=key.key_id,
-        import_token=importing.import_token(params),
-        encrypted_key_material=wrapped,
-        expiration_model="KEY_MATERIAL_EXPIRES" if valid_to else "KEY_MATERIAL_DOES_NOT_EXPIRE",
-        valid_to=valid_to,
-    )
 
 
 # kind: (origin, has material, state to reach)
@@ -73,7 +44,7 @@ def make_key(kind: str, demo, actor, *, alias: str | None = None) -> Key:
         actor,
         origin=origin,
         alias=alias or f"alias/{kind}",
-        policy_text=console_policy(demo, external=origin == "EXTERNAL"),
+        policy_text=console_policy(external=origin == "EXTERNAL"),
     )
     if origin == "EXTERNAL" and material:
         import_material(actor, key, os.urandom(32), valid_to=clock.now() + dt.timedelta(days=90))
@@ -84,11 +55,6 @@ def make_key(kind: str, demo, actor, *, alias: str | None = None) -> Key:
     key.refresh_from_db()
     assert key.state == state and key.has_material == material
     return key
-
-
-def signed_in(client, principal):
-    client.force_login(principal.user)
-    return client
 
 
 def detail(key: Key) -> str:
@@ -104,7 +70,7 @@ def html(response) -> str:
 
 @pytest.fixture
 def admin_client(client, demo):
-    return signed_in(client, demo["KMSAdminUser"])
+    return signed_in(demo["KMSAdminUser"], client)
 
 
 @pytest.fixture
@@ -198,7 +164,7 @@ def test_key_actions_offered_are_what_the_key_state_table_allows(client, demo, k
     key = make_key(kind, demo, kms_admin)
     user = demo["Admin"] if kind == "aws-managed" else demo["KMSAdminUser"]
 
-    response = signed_in(client, user).get(detail(key))
+    response = signed_in(user, client).get(detail(key))
 
     offered = {action for action, _label in response.context["actions"]}
     assert offered == OFFERED[kind]
@@ -240,7 +206,7 @@ def test_key_material_links_follow_the_state(admin_client, demo, kms_admin, kind
 def test_aws_managed_keys_are_read_only(client, demo):
     key = make_key("aws-managed", demo, None)
 
-    page = html(signed_in(client, demo["Admin"]).get(detail(key)))
+    page = html(signed_in(demo["Admin"], client).get(detail(key)))
 
     assert "AWS managed key" in page
     assert "Save Changes" not in page
@@ -255,7 +221,7 @@ def test_aws_managed_keys_are_read_only(client, demo):
 def test_another_accounts_key_by_url_is_not_found(client, demo, external_user):
     theirs = key_service.create_key(external_user, description="external account's key")
 
-    response = signed_in(client, demo["KMSAdminUser"]).get(detail(theirs))
+    response = signed_in(demo["KMSAdminUser"], client).get(detail(theirs))
 
     assert response.status_code == 404
     page = html(response)
@@ -276,7 +242,7 @@ def test_an_unknown_key_or_region_is_not_found_never_a_server_error(admin_client
 def test_access_denied_is_a_403_page_in_the_apis_words(client, demo, admin):
     key = key_service.create_key(admin, origin="EXTERNAL", alias="alias/admins-only")
 
-    response = signed_in(client, demo["KMSUser"]).get(detail(key))
+    response = signed_in(demo["KMSUser"], client).get(detail(key))
 
     assert response.status_code == 403
     assert "AccessDeniedException" in html(response)
@@ -291,7 +257,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, external_key):
 
 
 def test_a_key_user_sees_the_key_but_not_its_policy_or_tags(client, demo, external_key):
-    page = html(signed_in(client, demo["KMSUser"]).get(detail(external_key)))
+    page = html(signed_in(demo["KMSUser"], client).get(detail(external_key)))
 
     assert external_key.arn in page
     assert "is not authorized to perform: kms:GetKeyPolicy" in page
@@ -642,7 +608,7 @@ def test_lifecycle_shows_who_was_denied(client, demo, external_key, kms_user):
     with pytest.raises(Exception, match="AccessDeniedException"):
         key_service.schedule_key_deletion(kms_user, key_id=external_key.key_id, pending_window_days=7)
 
-    page = html(signed_in(client, demo["KMSAdminUser"]).get(detail(external_key)))
+    page = html(signed_in(demo["KMSAdminUser"], client).get(detail(external_key)))
 
     assert "Schedule key deletion denied" in page
     assert "Denied: KMSUser" in page

@@ -6,33 +6,26 @@ import json
 
 import pytest
 
-from keys import policy, states
+from keys import states
 from keys.errors import KmsError
 from keys.models import Alias, AuditEvent, Key, Tag, WrappingKeyPair
 from keys.services import cryptographic, importing
 from keys.services import keys as key_service
+from keys.tests.helpers import console_policy
 
 pytestmark = pytest.mark.django_db
 
 ACCOUNT = "111122223333"
 
 
-def console_policy(*, external: bool = True) -> str:
-    return policy.render_policy(
-        policy.build_console_key_policy(
-            account_id=ACCOUNT,
-            admin_arns=[f"arn:aws:iam::{ACCOUNT}:user/KMSAdminUser"],
-            user_arns=[f"arn:aws:iam::{ACCOUNT}:user/KMSUser"],
-            external_account_ids=["444455556666"],
-            allow_admin_delete=True,
-            external_origin=external,
-        )
-    )
+# KMSAdminUser administers the keys; KMSUser and the account 444455556666 use them.
+EXTERNAL_ORIGIN_POLICY = console_policy(external_accounts=["444455556666"])
+KMS_ORIGIN_POLICY = console_policy(external_accounts=["444455556666"], external=False)
 
 
 @pytest.fixture
 def external_key(admin) -> Key:
-    return key_service.create_key(admin, origin="EXTERNAL", policy_text=console_policy(), alias="alias/imported")
+    return key_service.create_key(admin, origin="EXTERNAL", policy_text=EXTERNAL_ORIGIN_POLICY, alias="alias/imported")
 
 
 def test_external_key_starts_pending_import_without_material(external_key):
@@ -54,7 +47,7 @@ def test_kms_key_is_enabled_with_sealed_256_bit_material(admin):
 
 def test_create_key_records_create_key_create_alias_and_tag_resource(admin):
     key_service.create_key(
-        admin, origin="EXTERNAL", policy_text=console_policy(), alias="alias/a", tags=[("team", "x")]
+        admin, origin="EXTERNAL", policy_text=EXTERNAL_ORIGIN_POLICY, alias="alias/a", tags=[("team", "x")]
     )
     names = list(AuditEvent.objects.order_by("event_time", "event_name").values_list("event_name", flat=True))
     assert {"CreateKey", "CreateAlias", "TagResource"} <= set(names)
@@ -89,7 +82,7 @@ def test_same_alias_is_free_in_another_region(admin):
 
 
 def test_kms_user_may_encrypt_but_not_schedule_deletion_and_the_denial_is_audited(admin, kms_user, external_key):
-    material_key = key_service.create_key(admin, policy_text=console_policy(external=False))
+    material_key = key_service.create_key(admin, policy_text=KMS_ORIGIN_POLICY)
     result = cryptographic.encrypt(kms_user, key_id=material_key.key_id, plaintext=b"hello")
     assert result["KeyId"] == material_key.arn
     with pytest.raises(KmsError) as caught:
@@ -108,7 +101,7 @@ def test_kms_admin_may_schedule_deletion(kms_admin, external_key):
 
 
 def test_external_account_uses_key_by_arn_only_when_policy_names_it(admin, external_user):
-    named = key_service.create_key(admin, policy_text=console_policy(external=False))
+    named = key_service.create_key(admin, policy_text=KMS_ORIGIN_POLICY)
     assert cryptographic.encrypt(external_user, key_id=named.arn, plaintext=b"x")["KeyId"] == named.arn
     unnamed = key_service.create_key(admin)
     with pytest.raises(KmsError) as caught:
@@ -117,7 +110,7 @@ def test_external_account_uses_key_by_arn_only_when_policy_names_it(admin, exter
 
 
 def test_other_account_cannot_find_key_by_id_or_manage_it_by_arn(admin, external_user):
-    key = key_service.create_key(admin, policy_text=console_policy(external=False))
+    key = key_service.create_key(admin, policy_text=KMS_ORIGIN_POLICY)
     for identifier in (key.key_id, key.arn):
         with pytest.raises(KmsError) as caught:
             key_service.schedule_key_deletion(external_user, key_id=identifier)
@@ -161,7 +154,7 @@ LIFECYCLE = {
     "EnableKeyRotation": lambda a, k: key_service.set_key_rotation(a, key_id=k, enabled=True),
     "DisableKeyRotation": lambda a, k: key_service.set_key_rotation(a, key_id=k, enabled=False),
     "GetKeyRotationStatus": lambda a, k: key_service.get_key_rotation_status(a, key_id=k),
-    "PutKeyPolicy": lambda a, k: key_service.put_key_policy(a, key_id=k, policy_text=console_policy()),
+    "PutKeyPolicy": lambda a, k: key_service.put_key_policy(a, key_id=k, policy_text=EXTERNAL_ORIGIN_POLICY),
     "GetKeyPolicy": lambda a, k: key_service.get_key_policy(a, key_id=k),
     "DeleteImportedKeyMaterial": lambda a, k: importing.delete_imported_key_material(a, key_id=k),
     "GetParametersForImport": lambda a, k: importing.get_parameters_for_import(

@@ -12,30 +12,18 @@ from cryptography.hazmat.primitives import serialization
 from django.apps import apps
 from django.core.management import call_command
 from django.db import connection, models
-from django.test import Client
 from django.urls import reverse
 
-from keys import crypto, policy, vault
+from keys import crypto, vault
 from keys.models import ImportParameters, Key, WrappingKeyPair
 from keys.services import cryptographic, importing
 from keys.services import keys as key_service
+from keys.tests.helpers import console_policy, import_wrapped, parameters, signed_in, wrap
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ACCOUNT = "111122223333"
 REGION = "us-west-2"
-
-
-def console_policy() -> str:
-    return policy.render_aws_style(
-        policy.build_console_key_policy(
-            account_id=ACCOUNT,
-            admin_arns=[f"arn:aws:iam::{ACCOUNT}:user/Admin"],
-            user_arns=[],
-            external_account_ids=[],
-            external_origin=True,
-        )
-    )
+POLICY = console_policy(admins=("Admin",), users=())
 
 
 def encodings(secret: bytes, *, prefix: bool = True) -> dict[str, bytes]:
@@ -129,25 +117,15 @@ def secrets_after_imports(demo, admin, settings, caplog):
             secrets[f"{label} private key {form}"] = value
 
     def download(key: Key, algorithm: str, label: str) -> ImportParameters:
-        params = importing.get_parameters_for_import(
-            admin, key_id=key.key_id, wrapping_algorithm=algorithm, wrapping_key_spec="RSA_2048"
-        )
+        params, _ = parameters(admin, key, algorithm)
         remember_private(params, label)
         return params
 
     def upload(key: Key, params: ImportParameters, material: bytes) -> None:
-        importing.import_key_material(
-            admin,
-            key_id=key.key_id,
-            import_token=importing.import_token(params),
-            encrypted_key_material=crypto.wrap_key_material(
-                bytes(params.public_key_der), params.wrapping_algorithm, material
-            ),
-            expiration_model=importing.DOES_NOT_EXPIRE,
-        )
+        import_wrapped(admin, key, importing.import_token(params), wrap(params, material))
 
     for i, algorithm in enumerate(crypto.WRAPPING_ALGORITHMS):
-        key = key_service.create_key(admin, origin="EXTERNAL", policy_text=console_policy(), alias=f"alias/k{i}")
+        key = key_service.create_key(admin, origin="EXTERNAL", policy_text=POLICY, alias=f"alias/k{i}")
         material = crypto.generate_key_material()
         for form, value in encodings(material).items():
             secrets[f"{algorithm} material {form}"] = value
@@ -159,9 +137,8 @@ def secrets_after_imports(demo, admin, settings, caplog):
         upload(key, second, material)
 
     # One import through the console, so the session and request handling are in the dump too.
-    key = key_service.create_key(admin, origin="EXTERNAL", policy_text=console_policy(), alias="alias/console")
-    client = Client()
-    client.force_login(demo["Admin"].user)
+    key = key_service.create_key(admin, origin="EXTERNAL", policy_text=POLICY, alias="alias/console")
+    client = signed_in(demo["Admin"])
     kwargs = {"region": REGION, "key_id": key.key_id}
     client.post(
         reverse("console:download-import-parameters", kwargs=kwargs),
@@ -183,7 +160,7 @@ def secrets_after_imports(demo, admin, settings, caplog):
     assert response.status_code == 302
 
     # Unused pairs: two downloads for a key left Pending Import, and the pool's pre-generated ones.
-    waiting = key_service.create_key(admin, origin="EXTERNAL", policy_text=console_policy())
+    waiting = key_service.create_key(admin, origin="EXTERNAL", policy_text=POLICY)
     download(waiting, "RSAES_OAEP_SHA_1", "unused 1")
     download(waiting, "RSA_AES_KEY_WRAP_SHA_1", "unused 2")
     assert ImportParameters.objects.count() == 2

@@ -9,47 +9,19 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from keys import crypto, policy, states
+from keys import states
 from keys.errors import KmsError
 from keys.models import Alias, AuditEvent, ImportParameters, Key, Tag
 from keys.services import importing
 from keys.services import keys as key_service
+from keys.tests.helpers import console_policy, import_material, parameters
 
 pytestmark = pytest.mark.django_db
-
-ACCOUNT = "111122223333"
-
-
-def console_policy() -> str:
-    return policy.render_aws_style(
-        policy.build_console_key_policy(
-            account_id=ACCOUNT,
-            admin_arns=[f"arn:aws:iam::{ACCOUNT}:user/KMSAdminUser"],
-            user_arns=[],
-            external_account_ids=[],
-            external_origin=True,
-        )
-    )
 
 
 def external_key(actor, alias: str | None = None) -> Key:
     return key_service.create_key(
-        actor, origin="EXTERNAL", policy_text=console_policy(), alias=alias, tags=[("team", "byok")]
-    )
-
-
-def import_material(actor, key: Key, **expiry) -> None:
-    params = importing.get_parameters_for_import(
-        actor, key_id=key.key_id, wrapping_algorithm="RSAES_OAEP_SHA_1", wrapping_key_spec="RSA_2048"
-    )
-    importing.import_key_material(
-        actor,
-        key_id=key.key_id,
-        import_token=importing.import_token(params),
-        encrypted_key_material=crypto.wrap_key_material(
-            bytes(params.public_key_der), "RSAES_OAEP_SHA_1", crypto.generate_key_material()
-        ),
-        **(expiry or {"expiration_model": importing.DOES_NOT_EXPIRE}),
+        actor, origin="EXTERNAL", policy_text=console_policy(users=()), alias=alias, tags=[("team", "byok")]
     )
 
 
@@ -118,13 +90,9 @@ def test_sweep_removes_expired_import_parameters_and_keeps_valid_ones(admin):
     key = external_key(admin)
     start = dt.datetime.now(dt.UTC)
     with time_machine.travel(start, tick=False):
-        old = importing.get_parameters_for_import(
-            admin, key_id=key.key_id, wrapping_algorithm="RSAES_OAEP_SHA_256", wrapping_key_spec="RSA_2048"
-        )
+        old, _ = parameters(admin, key)
     with time_machine.travel(start + dt.timedelta(hours=12), tick=False):
-        new = importing.get_parameters_for_import(
-            admin, key_id=key.key_id, wrapping_algorithm="RSAES_OAEP_SHA_256", wrapping_key_spec="RSA_2048"
-        )
+        new, _ = parameters(admin, key)
     with time_machine.travel(start + dt.timedelta(hours=24), tick=False):
         assert "expired import parameters: 1" in sweep()
     assert list(ImportParameters.objects.values_list("id", flat=True)) == [new.id]

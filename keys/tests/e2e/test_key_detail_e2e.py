@@ -22,7 +22,7 @@ from keys.models import AuditEvent, Key
 from keys.services import importing
 from keys.services import keys as key_service
 from keys.tests.conftest import DEMO_PASSWORD
-from keys.tests.test_key_detail import console_policy, import_material
+from keys.tests.helpers import console_policy, import_material
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
@@ -70,7 +70,7 @@ def imported_key(demo, kms_admin) -> Key:
         origin="EXTERNAL",
         alias="alias/byok-audit",
         description="Imported for the audit",
-        policy_text=console_policy(demo, external=True),
+        policy_text=console_policy(),
         tags=[("team", "security")],
     )
     material = os.urandom(32)
@@ -190,7 +190,7 @@ def test_the_details_page_works_by_keyboard(browser_page, imported_key):
 
 def test_the_lists_key_actions_answer_each_checked_key(browser_page, imported_key, demo, kms_admin):
     pending = key_service.create_key(
-        kms_admin, origin="EXTERNAL", alias="alias/still-pending", policy_text=console_policy(demo, external=True)
+        kms_admin, origin="EXTERNAL", alias="alias/still-pending", policy_text=console_policy()
     )
     page = browser_page
     sign_in(page, page.base, "KMSAdminUser")
