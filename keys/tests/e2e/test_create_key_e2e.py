@@ -11,34 +11,17 @@ Set CONSOLECLONE_SHOTS=<folder> to save a 1280-wide screenshot of every step.
 from __future__ import annotations
 
 import json
-import os
 import re
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from keys.models import Key
 from keys.tests.conftest import DEMO_PASSWORD
+from keys.tests.e2e.conftest import ACCOUNT, focus, shot, sign_in
 from keys.tests.test_create_wizard import SPEC_POLICY_EXTERNAL, normalised
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
-
-ACCOUNT = "111122223333"
-SHOTS = os.environ.get("CONSOLECLONE_SHOTS")
-
-
-@pytest.fixture
-def trainee(page: Page, live_server, demo) -> Page:
-    page.set_viewport_size({"width": 1280, "height": 900})
-    page.base = live_server.url  # type: ignore[attr-defined]
-    return page
-
-
-def shot(page: Page, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
 
 def import_page_url(region: str) -> re.Pattern:
@@ -146,16 +129,6 @@ def test_a_trainee_creates_a_key_with_no_key_material_as_documented(trainee: Pag
 # ---------------------------------------------------------------- with the keyboard only
 
 
-def focus(page: Page, target: Locator, *, key: str = "Tab", presses: int = 80) -> None:
-    """Press Tab (or another key) until the target has the focus, as a keyboard user would."""
-    target.wait_for(state="attached")
-    for _ in range(presses):
-        if target.evaluate("el => el === document.activeElement"):
-            return
-        page.keyboard.press(key)
-    raise AssertionError(f"{target} was not reachable with {key}")
-
-
 def test_a_keyboard_user_creates_a_key_with_no_key_material(trainee: Page):
     page = trainee
     page.goto(page.base + "/signin/")
@@ -258,11 +231,7 @@ def test_a_keyboard_user_creates_a_key_with_no_key_material(trainee: Page):
 
 def test_a_double_click_on_finish_creates_one_key(trainee: Page, client):
     page = trainee
-    page.goto(page.base + "/signin/")
-    page.get_by_label("Account ID or alias").fill(ACCOUNT)
-    page.get_by_label("IAM user name").fill("Admin")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    sign_in(page, page.base)
     page.goto(page.base + "/iam/encryption-keys/us-west-2/create/")
     page.get_by_label("Alias").fill("double-click")
     for _ in range(3):

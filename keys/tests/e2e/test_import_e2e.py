@@ -21,36 +21,25 @@ from playwright.sync_api import Page, expect
 from keys import crypto, states, vault
 from keys.models import Key
 from keys.services import importing
-from keys.tests.conftest import DEMO_PASSWORD
+from keys.tests.e2e import conftest as e2e
+from keys.tests.e2e.conftest import focus, sign_in
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
-ACCOUNT = "111122223333"
 REGION = "us-west-2"
 SHOTS = Path(os.environ.get("CONSOLECLONE_SHOTS") or "/tmp/shots")
 
 
 def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"import-{name}.png"), full_page=True)
+    """These steps are always shot, into /tmp/shots unless CONSOLECLONE_SHOTS names a folder."""
+    e2e.shot(page, f"import-{name}", folder=SHOTS)
 
 
 @pytest.fixture
-def trainee(page: Page, live_server, demo) -> Page:
-    """Admin, signed in through the sign-in page, on a 1280-wide window."""
-    page.set_viewport_size({"width": 1280, "height": 900})
-    page.base = live_server.url  # type: ignore[attr-defined]
-    sign_in(page, live_server.url)
-    return page
-
-
-def sign_in(page: Page, base: str, user: str = "Admin") -> None:
-    page.goto(base + "/signin/")
-    page.get_by_label("Account ID or alias").fill(ACCOUNT)
-    page.get_by_label("IAM user name").fill(user)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("button", name="Sign In")).to_have_count(0)
+def trainee(trainee: Page) -> Page:
+    """The 1280-wide console page, with Admin signed in through the sign-in page."""
+    sign_in(trainee, trainee.base)
+    return trainee
 
 
 def create_external_key(page: Page, alias: str) -> Key:
@@ -269,16 +258,6 @@ def test_the_wizard_shows_each_refusal_on_the_page(trainee: Page, tmp_path):
         "ValidTo must be a future date and time."
     )
     shot(page, "refusal-3-valid-to")
-
-
-def focus(page: Page, target, *, key: str = "Tab", presses: int = 80) -> None:
-    """Press Tab (or another key) until the target has the focus, as a keyboard user would."""
-    target.wait_for(state="attached")
-    for _ in range(presses):
-        if target.evaluate("el => el === document.activeElement"):
-            return
-        page.keyboard.press(key)
-    raise AssertionError(f"{target} was not reachable with {key}")
 
 
 def test_a_keyboard_user_at_1024_pixels_goes_through_every_step(trainee: Page, tmp_path):

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -21,34 +19,18 @@ from keys import clock, states
 from keys.models import AuditEvent, Key
 from keys.services import importing
 from keys.services import keys as key_service
-from keys.tests.conftest import DEMO_PASSWORD
+from keys.tests.e2e import conftest as e2e
+from keys.tests.e2e.conftest import sign_in
 from keys.tests.helpers import console_policy, import_material
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
-SHOTS = os.environ.get("CONSOLECLONE_SHOTS")
 WIDTHS = (1280, 1024)
 
 
 def shot(page: Page, name: str) -> None:
     """Full-page screenshots at both widths the console must stay usable at."""
-    if not SHOTS:
-        return
-    Path(SHOTS).mkdir(parents=True, exist_ok=True)
-    size = page.viewport_size
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(Path(SHOTS) / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size(size)
-
-
-def sign_in(page: Page, base: str, user: str) -> None:
-    page.goto(base + "/signin/")
-    page.get_by_label("Account ID or alias").fill("111122223333")
-    page.get_by_label("IAM user name").fill(user)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    page.wait_for_url(re.compile(r"/iam/"))
+    e2e.shot(page, name, widths=WIDTHS)
 
 
 def open_key_from_list(page: Page, base: str, alias: str) -> None:
@@ -80,15 +62,8 @@ def imported_key(demo, kms_admin) -> Key:
     return key
 
 
-@pytest.fixture
-def browser_page(page: Page, live_server) -> Page:
-    page.set_viewport_size({"width": 1280, "height": 900})
-    page.base = live_server.url  # type: ignore[attr-defined]
-    return page
-
-
-def test_a_key_administrator_edits_the_key_and_schedules_then_cancels_its_deletion(browser_page, imported_key, demo):
-    page = browser_page
+def test_a_key_administrator_edits_the_key_and_schedules_then_cancels_its_deletion(trainee, imported_key, demo):
+    page = trainee
     sign_in(page, page.base, "KMSAdminUser")
     open_key_from_list(page, page.base, "byok-audit")
 
@@ -144,8 +119,8 @@ def test_a_key_administrator_edits_the_key_and_schedules_then_cancels_its_deleti
     assert imported_key.description == "Imported for the 2026 audit <review>"
 
 
-def test_a_key_user_is_denied_schedule_key_deletion(browser_page, imported_key, demo):
-    page = browser_page
+def test_a_key_user_is_denied_schedule_key_deletion(trainee, imported_key, demo):
+    page = trainee
     sign_in(page, page.base, "KMSUser")
     open_key_from_list(page, page.base, "byok-audit")
     expect(page.get_by_role("region", name="Key Policy").get_by_text("AccessDeniedException")).to_be_visible()
@@ -170,8 +145,8 @@ def test_a_key_user_is_denied_schedule_key_deletion(browser_page, imported_key, 
     ).exists()
 
 
-def test_the_details_page_works_by_keyboard(browser_page, imported_key):
-    page = browser_page
+def test_the_details_page_works_by_keyboard(trainee, imported_key):
+    page = trainee
     sign_in(page, page.base, "KMSAdminUser")
     open_key_from_list(page, page.base, "byok-audit")
 
@@ -188,11 +163,11 @@ def test_the_details_page_works_by_keyboard(browser_page, imported_key):
     assert imported_key.state == states.DISABLED
 
 
-def test_the_lists_key_actions_answer_each_checked_key(browser_page, imported_key, demo, kms_admin):
+def test_the_lists_key_actions_answer_each_checked_key(trainee, imported_key, demo, kms_admin):
     pending = key_service.create_key(
         kms_admin, origin="EXTERNAL", alias="alias/still-pending", policy_text=console_policy()
     )
-    page = browser_page
+    page = trainee
     sign_in(page, page.base, "KMSAdminUser")
     page.goto(page.base + "/iam/encryption-keys/?region=us-west-2")
 

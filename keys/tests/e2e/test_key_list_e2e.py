@@ -9,25 +9,15 @@ from playwright.sync_api import Page, expect
 
 from keys.services import keys as key_service
 from keys.tests.conftest import DEMO_PASSWORD
+from keys.tests.e2e.conftest import ACCOUNT, sign_in
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
-
-MAIN = "111122223333"
 
 
 @pytest.fixture
 def imported_key(kms_admin):
     """A key of the documented procedure, waiting for its material in us-west-2."""
     return key_service.create_key(kms_admin, alias="alias/ImportedKey", origin="EXTERNAL")
-
-
-def sign_in(page: Page, base_url: str, user: str = "KMSAdminUser") -> None:
-    page.goto(f"{base_url}/signin/")
-    page.get_by_label("Account ID or alias").fill(MAIN)
-    page.get_by_label("IAM user name").fill(user)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
-    expect(page.get_by_role("heading", name="Encryption keys", level=1)).to_be_visible()
 
 
 def sign_out(page: Page) -> None:
@@ -41,7 +31,7 @@ def keys_table(page: Page):
 
 
 def test_trainee_chooses_the_region_and_shows_expiration_date_and_origin(page, live_server, imported_key):
-    sign_in(page, live_server.url)
+    sign_in(page, live_server.url, "KMSAdminUser")
     page.get_by_role("link", name="Dashboard").click()
     page.get_by_role("navigation", name="IAM").get_by_role("link", name="Encryption keys").click()
     expect(page.get_by_text("Use the Region selector on this page")).to_be_visible()
@@ -85,7 +75,7 @@ def tab_to(page: Page, name: str, limit: int = 60) -> None:
 def test_settings_with_the_keyboard_only_survive_signing_out_and_in(page, live_server, imported_key):
     page.goto(f"{live_server.url}/signin/")
     # The first field has the focus; the rest is typed, tabbed and entered.
-    page.keyboard.type(MAIN)
+    page.keyboard.type(ACCOUNT)
     page.keyboard.press("Tab")
     page.keyboard.type("KMSAdminUser")
     page.keyboard.press("Tab")
@@ -110,7 +100,7 @@ def test_settings_with_the_keyboard_only_survive_signing_out_and_in(page, live_s
     expect(page.get_by_role("button", name="Settings")).to_be_focused()
 
     sign_out(page)
-    sign_in(page, live_server.url)
+    sign_in(page, live_server.url, "KMSAdminUser")
     expect(keys_table(page).get_by_role("columnheader", name="Expiration Date")).to_be_visible()
     expect(keys_table(page).get_by_role("row").filter(has_text="ImportedKey")).to_contain_text("External")
 
@@ -119,7 +109,7 @@ def test_settings_and_region_work_without_javascript(browser, live_server, impor
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     try:
-        sign_in(page, live_server.url)
+        sign_in(page, live_server.url, "KMSAdminUser")
         page.get_by_label("Region").select_option(label="Europe (Ireland)")
         page.get_by_role("button", name="Go").click()
         expect(page.get_by_text("There are no keys in Europe (Ireland).")).to_be_visible()
@@ -140,7 +130,7 @@ def test_settings_and_region_work_without_javascript(browser, live_server, impor
 
 def test_aws_managed_keys_are_marked_and_a_key_without_alias_opens_by_its_empty_cell(page, live_server, kms_admin):
     unnamed = key_service.create_key(kms_admin)
-    sign_in(page, live_server.url)
+    sign_in(page, live_server.url, "KMSAdminUser")
     aws_row = keys_table(page).get_by_role("row").filter(has_text="aws/s3")
     expect(aws_row.get_by_role("img", name="AWS managed key")).to_be_visible()
     expect(aws_row.get_by_role("checkbox")).to_be_disabled()
