@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import html
 import json
 import re
@@ -14,6 +15,7 @@ from django.urls import reverse
 from keys import states
 from keys.models import Alias, AuditEvent, Key
 from keys.services import keys as key_service
+from keys.tests.test_policy import SPEC_EXAMPLE_TEXT
 
 pytestmark = pytest.mark.django_db
 
@@ -27,113 +29,12 @@ ARN = {
     "KMSRole": f"arn:aws:iam::{ACCOUNT}:role/KMSRole",
 }
 
-# The "Example Key Policy" of spec 2.2, written out literally.
-SPEC_POLICY = {
-    "Version": "2012-10-17",
-    "Id": "key-consolepolicy-2",
-    "Statement": [
-        {
-            "Sid": "Enable IAM User Permissions",
-            "Effect": "Allow",
-            "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
-            "Action": "kms:*",
-            "Resource": "*",
-        },
-        {
-            "Sid": "Allow access for Key Administrators",
-            "Effect": "Allow",
-            "Principal": {
-                "AWS": [
-                    "arn:aws:iam::111122223333:user/KMSAdminUser",
-                    "arn:aws:iam::111122223333:role/KMSAdminRole",
-                ]
-            },
-            "Action": [
-                "kms:Create*",
-                "kms:Describe*",
-                "kms:Enable*",
-                "kms:List*",
-                "kms:Put*",
-                "kms:Update*",
-                "kms:Revoke*",
-                "kms:Disable*",
-                "kms:Get*",
-                "kms:Delete*",
-                "kms:TagResource",
-                "kms:UntagResource",
-                "kms:ScheduleKeyDeletion",
-                "kms:CancelKeyDeletion",
-            ],
-            "Resource": "*",
-        },
-        {
-            "Sid": "Allow use of the key",
-            "Effect": "Allow",
-            "Principal": {
-                "AWS": [
-                    "arn:aws:iam::111122223333:user/KMSUser",
-                    "arn:aws:iam::111122223333:role/KMSRole",
-                    "arn:aws:iam::444455556666:root",
-                ]
-            },
-            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
-            "Resource": "*",
-        },
-        {
-            "Sid": "Allow attachment of persistent resources",
-            "Effect": "Allow",
-            "Principal": {
-                "AWS": [
-                    "arn:aws:iam::111122223333:user/KMSUser",
-                    "arn:aws:iam::111122223333:role/KMSRole",
-                    "arn:aws:iam::444455556666:root",
-                ]
-            },
-            "Action": ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
-            "Resource": "*",
-            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
-        },
-    ],
-}
+# The "Example Key Policy" of spec 2.2 (the literal text is test_policy's).
+SPEC_POLICY = json.loads(SPEC_EXAMPLE_TEXT)
 
 # The same document for origin External: kms:ImportKeyMaterial appended to the administrators' actions.
-SPEC_POLICY_EXTERNAL = {
-    "Version": "2012-10-17",
-    "Id": "key-consolepolicy-2",
-    "Statement": [
-        SPEC_POLICY["Statement"][0],
-        {
-            "Sid": "Allow access for Key Administrators",
-            "Effect": "Allow",
-            "Principal": {
-                "AWS": [
-                    "arn:aws:iam::111122223333:user/KMSAdminUser",
-                    "arn:aws:iam::111122223333:role/KMSAdminRole",
-                ]
-            },
-            "Action": [
-                "kms:Create*",
-                "kms:Describe*",
-                "kms:Enable*",
-                "kms:List*",
-                "kms:Put*",
-                "kms:Update*",
-                "kms:Revoke*",
-                "kms:Disable*",
-                "kms:Get*",
-                "kms:Delete*",
-                "kms:TagResource",
-                "kms:UntagResource",
-                "kms:ScheduleKeyDeletion",
-                "kms:CancelKeyDeletion",
-                "kms:ImportKeyMaterial",
-            ],
-            "Resource": "*",
-        },
-        SPEC_POLICY["Statement"][2],
-        SPEC_POLICY["Statement"][3],
-    ],
-}
+SPEC_POLICY_EXTERNAL = copy.deepcopy(SPEC_POLICY)
+SPEC_POLICY_EXTERNAL["Statement"][1]["Action"].append("kms:ImportKeyMaterial")
 
 
 # ---------------------------------------------------------------- helpers
