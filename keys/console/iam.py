@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -25,16 +27,36 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
+@dataclass(frozen=True)
+class PrincipalsPage:
+    """The words of the Users or the Roles page."""
+
+    nav: str
+    title: str
+    heading: str
+    name_column: str
+
+
+PRINCIPAL_PAGES = {
+    Principal.USER: PrincipalsPage(nav="users", title="Users", heading="IAM users", name_column="User name"),
+    Principal.ROLE: PrincipalsPage(nav="roles", title="Roles", heading="IAM roles", name_column="Role name"),
+}
+
+
+def _principals_page(request: HttpRequest, kind: str) -> HttpResponse:
+    page = PRINCIPAL_PAGES[kind]
+    rows = selectors.account_principals(request.user.principal.account_id, kind)
+    return render(request, "keys/iam_principals.html", {"nav": page.nav, "page": page, "rows": rows})
+
+
 @principal_required
 def users(request: HttpRequest) -> HttpResponse:
-    rows = selectors.account_principals(request.user.principal.account_id, Principal.USER)
-    return render(request, "keys/iam_users.html", {"nav": "users", "rows": rows})
+    return _principals_page(request, Principal.USER)
 
 
 @principal_required
 def roles(request: HttpRequest) -> HttpResponse:
-    rows = selectors.account_principals(request.user.principal.account_id, Principal.ROLE)
-    return render(request, "keys/iam_roles.html", {"nav": "roles", "rows": rows})
+    return _principals_page(request, Principal.ROLE)
 
 
 urlpatterns = [
