@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models import Case, Count, Exists, OuterRef, Subquery, When
 from django.db.models.functions import Lower, Substr
 
 from keys import states
@@ -58,9 +58,13 @@ def console_preferences(principal: Principal) -> Preferences:
 # ---------------------------------------------------------------- IAM pages
 
 
-def account_principals(account_id: str, kind: str) -> list[Principal]:
-    """The IAM users or roles of one account, by name."""
-    return list(Principal.objects.filter(account_id=account_id, kind=kind).order_by("name"))
+def account_principals(account_id: str, kind: str | None = None) -> list[Principal]:
+    """The IAM users, then roles, of one account (or those of one kind), each by name (one query)."""
+    query = Principal.objects.filter(account_id=account_id).exclude(kind=Principal.ROOT)
+    if kind is not None:
+        query = query.filter(kind=kind)
+    users_first = Case(When(kind=Principal.USER, then=0), default=1)
+    return list(query.order_by(users_first, "name"))
 
 
 @dataclass(frozen=True)
@@ -224,11 +228,6 @@ def key_list_page(
 def key_aliases(key: Key) -> list[Alias]:
     """The aliases of one key, by name (one query)."""
     return list(Alias.objects.filter(account_id=key.account_id, region=key.region, target_key=key).order_by("name"))
-
-
-def account_users_and_roles(account_id: str) -> list[Principal]:
-    """The IAM users, then roles, of one account: who the Key Policy's Add can pick (one query)."""
-    return list(Principal.objects.filter(account_id=account_id).exclude(kind=Principal.ROOT).order_by("kind", "name"))
 
 
 def keys_by_id(account_id: str, region: str, key_ids: list[str]) -> list[Key]:

@@ -24,13 +24,13 @@ from django.utils.decorators import method_decorator
 from formtools.wizard.forms import ManagementForm
 from formtools.wizard.views import NamedUrlSessionWizardView
 
+from keys import selectors
 from keys.console import wizard_forms as forms
 from keys.console.access import principal_required
 from keys.console.actors import console_actor
 from keys.errors import KmsError
 from keys.models import Key
 from keys.regions import REGIONS
-from keys.services import directory
 from keys.services import keys as key_service
 
 STEPS = [
@@ -108,7 +108,7 @@ class CreateKeyWizard(NamedUrlSessionWizardView):
 
     def _principals(self) -> list:
         if not hasattr(self, "_principal_list"):
-            self._principal_list = directory.principals(self.request.user.principal.account)
+            self._principal_list = selectors.account_principals(self.actor.account_id)
         return self._principal_list
 
     # ------------------------------------------------------------ the draft as data

@@ -170,7 +170,7 @@ def _policy_context(actor: Actor, key: Key, *, policy_view: bool, policy_text: s
         return {"policy_read_error": exc, "policy_view": True}
     document = json.loads(stored)
     console_layout = policy.is_console_policy(document)
-    directory = {p.arn: p for p in selectors.account_users_and_roles(key.account_id)}
+    directory = {p.arn: p for p in selectors.account_principals(key.account_id)}
     admins = policy.key_administrators(document)
     users = policy.key_users(document)
     return {
@@ -327,7 +327,7 @@ def key_principals(request: HttpRequest, region: str, key_id: str, role: str) ->
     actor, key, failure = _load(request, region, key_id)
     if failure:
         return failure
-    directory = selectors.account_users_and_roles(key.account_id)
+    directory = selectors.account_principals(key.account_id)
     op = request.POST.get("op", "add")
     if request.method == "POST" and op == "remove":
         return _remove_principals(request, actor, key, role)

@@ -97,13 +97,6 @@ def authenticate_console_user(
     return principal, ""
 
 
-def principals(account: Account, kind: str | None = None) -> list[Principal]:
-    query = Principal.objects.filter(account=account).exclude(kind=Principal.ROOT)
-    if kind:
-        query = query.filter(kind=kind)
-    return list(query.order_by("name"))
-
-
 # ---------------------------------------------------------------- access keys
 
 
