@@ -92,6 +92,22 @@ class RowsMixin:
     add_action = ""
     remove_action = ""
 
+    def __init__(self, *args: Any, focus_row: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.focus_row = focus_row
+        self._rows: list[Row] | None = None
+
+    @property
+    def rows(self) -> list[Row]:
+        """The rows as typed; a bound form is validated first, so that each row carries its errors."""
+        if self._rows is None:
+            self._rows = [
+                Row(index=i, values=values, focus=i == self.focus_row) for i, values in enumerate(self.raw_rows())
+            ]
+            if self.is_bound:
+                self.errors  # noqa: B018
+        return self._rows
+
     def _column(self, name: str) -> list[str]:
         key = self.add_prefix(name)
         if not self.is_bound:
@@ -144,21 +160,6 @@ class TagsForm(RowsMixin, forms.Form):
     initial_rows = 1
     add_action = "add-tag"
     remove_action = "remove-tag"
-
-    def __init__(self, *args: Any, focus_row: int | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.focus_row = focus_row
-        self._rows: list[Row] | None = None
-
-    @property
-    def rows(self) -> list[Row]:
-        if self._rows is None:
-            self._rows = [
-                Row(index=i, values=values, focus=i == self.focus_row) for i, values in enumerate(self.raw_rows())
-            ]
-            if self.is_bound:
-                self.errors  # noqa: B018 - validate, so that the rows carry their errors
-        return self._rows
 
     @property
     def can_add(self) -> bool:
@@ -259,21 +260,9 @@ class UsersForm(RowsMixin, PrincipalTableForm):
     add_action = "add-account"
     remove_action = "remove-account"
 
-    def __init__(self, *args: Any, own_account: str, focus_row: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, own_account: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.own_account = own_account
-        self.focus_row = focus_row
-        self._rows: list[Row] | None = None
-
-    @property
-    def rows(self) -> list[Row]:
-        if self._rows is None:
-            self._rows = [
-                Row(index=i, values=values, focus=i == self.focus_row) for i, values in enumerate(self.raw_rows())
-            ]
-            if self.is_bound:
-                self.errors  # noqa: B018 - validate, so that the rows carry their errors
-        return self._rows
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
