@@ -33,11 +33,17 @@ CSV_NAME = "accessKeys.csv"
 CSV_HEADER = ("Access key ID", "Secret access key")
 
 
-def _own_key(request: HttpRequest, access_key_id: str) -> AccessKey:
-    for access_key in directory.list_access_keys(request.user.principal):
-        if access_key.access_key_id == access_key_id:
-            return access_key
-    raise Http404("No such access key.")
+def _own_key(request: HttpRequest, access_key_id: str | None) -> AccessKey | None:
+    """The signed-in user's access key with this ID, or None when the user has none such."""
+    keys = directory.list_access_keys(request.user.principal)
+    return next((k for k in keys if access_key_id and k.access_key_id == access_key_id), None)
+
+
+def _own_key_or_404(request: HttpRequest, access_key_id: str) -> AccessKey:
+    access_key = _own_key(request, access_key_id)
+    if access_key is None:
+        raise Http404("No such access key.")
+    return access_key
 
 
 def _list_page(request: HttpRequest, *, error: KmsError | None = None, status: int = 200) -> HttpResponse:
@@ -71,7 +77,7 @@ def security_credentials(request: HttpRequest) -> HttpResponse:
         request.session[SHOW_ONCE] = access_key.access_key_id
         return redirect("console:security-credentials-created")
     if action in ("deactivate", "activate"):
-        access_key = _own_key(request, request.POST.get("access_key_id", ""))
+        access_key = _own_key_or_404(request, request.POST.get("access_key_id", ""))
         directory.set_access_key_status(principal, access_key.access_key_id, active=action == "activate")
         state = "active" if action == "activate" else "inactive"
         messages.success(request, f"Access key {access_key.access_key_id} is now {state}.")
@@ -83,10 +89,7 @@ def security_credentials(request: HttpRequest) -> HttpResponse:
 @principal_required
 @require_GET
 def access_key_created(request: HttpRequest) -> HttpResponse:
-    access_key_id = request.session.pop(SHOW_ONCE, None)
-    access_key = next(
-        (k for k in directory.list_access_keys(request.user.principal) if k.access_key_id == access_key_id), None
-    )
+    access_key = _own_key(request, request.session.pop(SHOW_ONCE, None))
     if access_key is None:
         messages.info(
             request,
@@ -103,10 +106,7 @@ def access_key_created(request: HttpRequest) -> HttpResponse:
 @principal_required
 @require_POST
 def download_access_key(request: HttpRequest) -> HttpResponse:
-    access_key_id = request.session.pop(DOWNLOAD_ONCE, None)
-    access_key = next(
-        (k for k in directory.list_access_keys(request.user.principal) if k.access_key_id == access_key_id), None
-    )
+    access_key = _own_key(request, request.session.pop(DOWNLOAD_ONCE, None))
     if access_key is None:
         messages.info(request, "The .csv file can be downloaded only once, right after the key is created.")
         return redirect("console:security-credentials")
@@ -123,7 +123,7 @@ def download_access_key(request: HttpRequest) -> HttpResponse:
 @principal_required
 @require_http_methods(["GET", "POST"])
 def delete_access_key(request: HttpRequest, access_key_id: str) -> HttpResponse:
-    access_key = _own_key(request, access_key_id)
+    access_key = _own_key_or_404(request, access_key_id)
     if request.method == "POST":
         directory.delete_access_key(request.user.principal, access_key.access_key_id)
         messages.success(request, f"Access key {access_key.access_key_id} was deleted.")
