@@ -38,6 +38,7 @@ from keys.models import ImportParameters, Key
 from keys.regions import REGIONS
 from keys.services import importing
 from keys.services import keys as key_service
+from keys.services.gate import state_refusal
 
 STEPS = ("download", "encrypt", "upload")
 STEP_TITLES = {
@@ -200,12 +201,6 @@ def _alias_of(key: Key) -> str:
     return alias.display_name if alias else ""
 
 
-def _refusal(key: Key, operation: str) -> KmsError | None:
-    """The key-state table's reason this key cannot take the step now, in the spec's words."""
-    refusal = states.refusal(operation, state=key.state, origin=key.origin)
-    return KmsError(refusal.error, refusal.message(key.arn)) if refusal else None
-
-
 def _render_step(
     request: HttpRequest,
     region: str,
@@ -254,7 +249,7 @@ def _render_step(
     if algorithm not in crypto.WRAPPING_ALGORITHMS:
         algorithm = None
     names = file_names(key.key_id, remembered.get("stamp") or STAMP_PLACEHOLDER)
-    blocked = _refusal(key, "GetParametersForImport" if step == "download" else "ImportKeyMaterial")
+    blocked = state_refusal(key, "GetParametersForImport" if step == "download" else "ImportKeyMaterial")
     if error and blocked and (error.code, error.message) == (blocked.code, blocked.message):
         context["error"] = None  # said once, by the blocked notice
     context.update(

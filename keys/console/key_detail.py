@@ -35,7 +35,7 @@ from keys.models import Key
 from keys.regions import REGIONS
 from keys.services import importing
 from keys.services import keys as key_service
-from keys.services.gate import Actor
+from keys.services.gate import Actor, state_refusal
 
 TEMPLATE = "keys/key_detail.html"
 ROLES = {"administrators": "Key Administrators", "users": "Key Users"}
@@ -435,11 +435,7 @@ def key_tags(request: HttpRequest, region: str, key_id: str) -> HttpResponse:
     actor, key, failure = _load(request, region, key_id)
     if failure:
         return failure
-    refusal = None
-    if key.is_aws_managed:
-        refusal = KmsError("UnsupportedOperationException", f"{key.arn} is an AWS managed key and cannot be modified.")
-    elif (rule := states.refusal("TagResource", state=key.state, origin=key.origin)) is not None:
-        refusal = KmsError(rule.error, rule.message(key.arn))
+    refusal = key_service.aws_managed_refusal(key) or state_refusal(key, "TagResource")
     context: dict[str, Any] = {
         "nav": "encryption-keys",
         "key": key,
@@ -552,15 +548,15 @@ def key_action(request: HttpRequest, region: str, key_id: str, action: str) -> H
     aliases = selectors.key_aliases(key)
     label = aliases[0].display_name if aliases else key.key_id
     # The key-state table may already say no (a bookmarked page): say so before anything is typed.
-    rule = states.refusal(ACTION_OPERATIONS[action], state=key.state, origin=key.origin)
+    refusal = state_refusal(key, ACTION_OPERATIONS[action])
     return confirmation_page(
         request,
         region=region,
         action=action,
         keys=[ActionKey(key.key_id, label, key.arn, key)],
         next_url=_safe_next(request, request.GET.get("next")) or detail_url(region, key.key_id),
-        errors=[KmsError(rule.error, rule.message(key.arn))] if rule else None,
-        blocked=rule is not None,
+        errors=[refusal] if refusal else None,
+        blocked=refusal is not None,
     )
 
 

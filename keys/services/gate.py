@@ -127,11 +127,16 @@ class Call:
         return key
 
 
+def state_refusal(key: Key, operation: str) -> KmsError | None:
+    """The key-state table's refusal of this operation on this key, in the spec's words, or None."""
+    refusal = states.refusal(operation, state=key.state, origin=key.origin)
+    return KmsError(refusal.error, refusal.message(key.arn)) if refusal is not None else None
+
+
 def ensure_state(key: Key, operation: str) -> None:
     """Raise the key-state table's refusal for this operation, if any."""
-    refusal = states.refusal(operation, state=key.state, origin=key.origin)
-    if refusal is not None:
-        raise KmsError(refusal.error, refusal.message(key.arn))
+    if (error := state_refusal(key, operation)) is not None:
+        raise error
 
 
 def resolve_key(actor: Actor, identifier: str, *, operation: str, lock: bool = False) -> Key:

@@ -321,9 +321,16 @@ def update_key_description(actor: Actor, *, key_id: str, description: str) -> Ke
         return key
 
 
-def _refuse_aws_managed(key: Key) -> None:
+def aws_managed_refusal(key: Key) -> KmsError | None:
+    """Why a change to this key is refused because AWS manages it, or None for a customer managed key."""
     if key.is_aws_managed:
-        raise KmsError("UnsupportedOperationException", f"{key.arn} is an AWS managed key and cannot be modified.")
+        return KmsError("UnsupportedOperationException", f"{key.arn} is an AWS managed key and cannot be modified.")
+    return None
+
+
+def _refuse_aws_managed(key: Key) -> None:
+    if (error := aws_managed_refusal(key)) is not None:
+        raise error
 
 
 def _transition(actor: Actor, operation: str, key_id: str, request: dict[str, Any] | None = None) -> Key:
