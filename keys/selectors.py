@@ -18,12 +18,6 @@ ALIAS_PREFIX = "alias/"
 
 # How the old console wrote a key's origin in the list (spec 1.1 and 6.11).
 ORIGIN_DISPLAY = {"EXTERNAL": "External", "AWS_KMS": "AWS"}
-STATUS_CLASS = {
-    states.ENABLED: "enabled",
-    states.DISABLED: "disabled",
-    states.PENDING_IMPORT: "pending-import",
-    states.PENDING_DELETION: "pending-deletion",
-}
 
 
 # ---------------------------------------------------------------- console preferences
@@ -116,7 +110,7 @@ class KeyRow:
 
     @property
     def status_class(self) -> str:
-        return STATUS_CLASS[self.state]
+        return states.STATUS_CLASS[self.state]
 
     @property
     def origin_display(self) -> str:

@@ -17,6 +17,13 @@ DISPLAY = {
     PENDING_IMPORT: "Pending Import",
     PENDING_DELETION: "Pending Deletion",
 }
+# The status indicator's modifier class (status--<class> in console.css), which gives it its colour and icon.
+STATUS_CLASS = {
+    ENABLED: "enabled",
+    DISABLED: "disabled",
+    PENDING_IMPORT: "pending-import",
+    PENDING_DELETION: "pending-deletion",
+}
 
 
 @dataclass(frozen=True)

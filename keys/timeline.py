@@ -28,13 +28,7 @@ REIMPORTED = "Key material reimported"
 DEFAULT_LIMIT = 200
 
 UNKNOWN = "Unknown"
-STATE_CLASS = {
-    states.ENABLED: "enabled",
-    states.DISABLED: "disabled",
-    states.PENDING_IMPORT: "pending-import",
-    states.PENDING_DELETION: "pending-deletion",
-    UNKNOWN: "unknown",
-}
+STATE_CLASS = {**states.STATUS_CLASS, UNKNOWN: "unknown"}
 
 # Geometry, in SVG user units (= CSS pixels: the SVG is drawn at its natural size and scrolls).
 MARGIN = 88

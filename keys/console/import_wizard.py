@@ -255,8 +255,8 @@ def _render_step(
     context.update(
         key=key,
         alias=_alias_of(key),
-        state_display=states.DISPLAY.get(key.state, key.state),
-        state_class=states.DISPLAY.get(key.state, key.state).lower().replace(" ", "-"),
+        state_display=states.DISPLAY[key.state],
+        state_class=states.STATUS_CLASS[key.state],
         blocked=blocked,
         remembered=remembered,
         names=names,

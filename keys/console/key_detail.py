@@ -231,7 +231,7 @@ def detail_context(
         "detail_url": detail_url(region, key.key_id),
         "aliases": selectors.key_aliases(key),
         "state_display": states.DISPLAY[key.state],
-        "state_class": timeline.STATE_CLASS[key.state],
+        "state_class": states.STATUS_CLASS[key.state],
         "editable": editable,
         "can_edit_description": editable and states.allowed("UpdateKeyDescription", state=key.state, origin=key.origin),
         "can_edit_tags": "edit-tags" in offered_actions(key),
@@ -497,7 +497,7 @@ class ActionKey:
 
     @property
     def state_class(self) -> str:
-        return timeline.STATE_CLASS[self.key.state] if self.key else ""
+        return states.STATUS_CLASS[self.key.state] if self.key else ""
 
 
 def _labels(account_id: str, region: str, key_ids: list[str]) -> dict[str, str]:
