@@ -28,6 +28,7 @@ from keys import selectors
 from keys.console import wizard_forms as forms
 from keys.console.access import principal_required
 from keys.console.actors import console_actor
+from keys.console.key_list import key_list_url
 from keys.errors import KmsError
 from keys.models import Key
 from keys.regions import REGIONS
@@ -46,10 +47,6 @@ FINISHED_KEPT = 20
 REFRESH = "wizard_refresh"
 CANCEL = "wizard_cancel"
 GOTO = "wizard_goto_step"
-
-
-def _key_list_url(region: str) -> str:
-    return f"{reverse('console:encryption-keys')}?region={region}"
 
 
 def _key_for_token(account_id: str, token: str) -> Key | None:
@@ -177,7 +174,7 @@ class CreateKeyWizard(NamedUrlSessionWizardView):
             step_title=TITLES[current],
             step_list=steps,
             step_url=self.get_step_url(current),
-            key_list_url=_key_list_url(self.region),
+            key_list_url=key_list_url(self.region),
             account_id=self.actor.account_id,
         )
         if current == "review":
@@ -222,7 +219,7 @@ class CreateKeyWizard(NamedUrlSessionWizardView):
         if CANCEL in request.POST:
             self.storage.reset()
             messages.info(request, "The key was not created. Your choices were discarded.")
-            return redirect(_key_list_url(self.region))
+            return redirect(key_list_url(self.region))
 
         management = ManagementForm(request.POST, prefix=self.prefix)
         posted = management.cleaned_data["current_step"] if management.is_valid() else None
@@ -271,7 +268,7 @@ class CreateKeyWizard(NamedUrlSessionWizardView):
     def _refused(self, request: HttpRequest) -> HttpResponse:
         context = {
             "nav": "encryption-keys",
-            "key_list_url": _key_list_url(self.region),
+            "key_list_url": key_list_url(self.region),
             "restart_url": reverse("console:create-key", kwargs={"region": self.region}),
         }
         return render(request, "keys/create_key/refused.html", context, status=400)
@@ -348,7 +345,7 @@ class CreateKeyWizard(NamedUrlSessionWizardView):
             return redirect(reverse("console:import-key-material", kwargs={"region": key.region, "key_id": key.key_id}))
         if first_time:
             messages.success(self.request, f"The key {alias} was created.")
-        return redirect(_key_list_url(key.region))
+        return redirect(key_list_url(key.region))
 
 
 @principal_required

@@ -25,7 +25,7 @@ from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
@@ -33,6 +33,7 @@ from keys import clock, crypto, states
 from keys.console.access import principal_required
 from keys.console.actors import console_actor
 from keys.console.import_forms import MAX_UPLOAD_BYTES, DownloadForm, LimitedUploadHandler, UploadForm
+from keys.console.key_list import key_list_url
 from keys.errors import KmsError
 from keys.models import ImportParameters, Key
 from keys.regions import REGIONS
@@ -188,14 +189,6 @@ def _step_url(region: str, key_id: str, step: str) -> str:
     return reverse("console:import-key-material-step", kwargs={"region": region, "key_id": key_id, "step": step})
 
 
-def _list_url(region: str) -> str:
-    try:
-        base = reverse("console:encryption-keys")
-    except NoReverseMatch:  # the key list's module routes it; its URL is fixed by the contract
-        base = "/iam/encryption-keys/"
-    return f"{base}?region={region}"
-
-
 def _alias_of(key: Key) -> str:
     alias = key.aliases.order_by("name").first()
     return alias.display_name if alias else ""
@@ -234,7 +227,7 @@ def _render_step(
         ],
         "error": error,
         "request_error": request_error,
-        "list_url": _list_url(region),
+        "list_url": key_list_url(region),
         "max_upload_bytes": MAX_UPLOAD_BYTES,
     }
     try:
@@ -345,7 +338,7 @@ def _finish(request: HttpRequest, region: str, key_id: str) -> HttpResponse:
     else:
         detail = " The key material does not expire."
     messages.success(request, f"Key material imported. {name} is now {states.DISPLAY[key.state]}.{detail}")
-    return redirect(_list_url(region))
+    return redirect(key_list_url(region))
 
 
 @never_cache

@@ -6,7 +6,6 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -30,6 +29,7 @@ from keys.console.key_detail_forms import (
     ScheduleDeletionForm,
     TagFormSet,
 )
+from keys.console.key_list import key_list_url
 from keys.errors import KmsError, not_found
 from keys.models import Key
 from keys.regions import REGIONS
@@ -71,10 +71,6 @@ def _reverse_or_none(name: str, **kwargs: Any) -> str | None:
         return None
 
 
-def list_url(region: str) -> str:
-    return reverse("console:encryption-keys") + "?" + urlencode({"region": region})
-
-
 def detail_url(region: str, key_id: str, anchor: str = "") -> str:
     url = reverse("console:key-detail", kwargs={"region": region, "key_id": key_id})
     return f"{url}#{anchor}" if anchor else url
@@ -107,7 +103,7 @@ def error_page(request: HttpRequest, error: KmsError, *, region: str, key_id: st
         "key": None,
         "region": region,
         "key_id": key_id,
-        "list_url": list_url(region if region in REGIONS else "us-west-2"),
+        "list_url": key_list_url(region),
     }
     return render(request, TEMPLATE, context, status=ERROR_STATUS.get(error.code, 400))
 
@@ -227,7 +223,7 @@ def detail_context(
         "key": key,
         "region": region,
         "key_id": key.key_id,
-        "list_url": list_url(region),
+        "list_url": key_list_url(region),
         "detail_url": detail_url(region, key.key_id),
         "aliases": selectors.key_aliases(key),
         "state_display": states.DISPLAY[key.state],
@@ -590,7 +586,7 @@ def key_actions(request: HttpRequest, region: str) -> HttpResponse:
     """The list's (and the details page's) key actions: each checked key goes to the service on its own."""
     form = KeyActionsForm(request.POST)
     valid = form.is_valid()
-    next_url = _safe_next(request, request.POST.get("next")) or list_url(region if region in REGIONS else "us-west-2")
+    next_url = _safe_next(request, request.POST.get("next")) or key_list_url(region)
     if region not in REGIONS:
         messages.error(request, f"NotFoundException: Region {region} is not a region of this console.")
         return redirect(next_url)

@@ -14,6 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from keys import selectors
 from keys.console.access import principal_required
+from keys.console.actors import region_or_default
 from keys.console.forms import KEY_LIST_COLUMN_CHOICES, KeyListQueryForm, KeyListSettingsForm
 from keys.regions import REGIONS
 from keys.services import directory, importing
@@ -24,14 +25,15 @@ MAX_FILTER = 256
 PARTIALS = {"key-list": "key-list", "key-table": "key-table", "settings-slot": "settings-panel"}
 
 
-def _query(region: str, filter_text: str, page: int = 1, **extra: Any) -> str:
-    params: dict[str, Any] = {"region": region}
+def key_list_url(region: str, filter_text: str = "", page: int = 1, **extra: Any) -> str:
+    """The Encryption keys page of a region (the default one for a region it does not know), filter and page."""
+    params: dict[str, Any] = {"region": region_or_default(region)}
     if filter_text:
         params["filter"] = filter_text
     if page > 1:
         params["page"] = page
     params.update(extra)
-    return "?" + urlencode(params)
+    return reverse("console:encryption-keys") + "?" + urlencode(params)
 
 
 def _state(data, prefs: selectors.Preferences) -> tuple[str, str, int]:
@@ -57,7 +59,6 @@ def _context(
     # Expired material and elapsed deletions are applied first, so the list never shows a past state.
     importing.apply_due_events()
     listing = selectors.key_list_page(principal.account_id, region, filter_text, page, selectors.KEY_LIST_PAGE_SIZE)
-    base = reverse("console:encryption-keys")
     if settings_form is not None and settings_form.is_bound:
         chosen = set(settings_form.data.getlist("columns"))
     else:
@@ -76,10 +77,10 @@ def _context(
         "settings_form": settings_form,
         "settings_columns": [(value, label, value in chosen) for value, label in KEY_LIST_COLUMN_CHOICES],
         "focus_settings": focus_settings,
-        "list_url": base,
-        "settings_url": base + _query(region, filter_text, listing.page, settings=1),
-        "previous_url": base + _query(region, filter_text, listing.page - 1) if listing.has_previous else "",
-        "next_url": base + _query(region, filter_text, listing.page + 1) if listing.has_next else "",
+        "list_url": reverse("console:encryption-keys"),
+        "settings_url": key_list_url(region, filter_text, listing.page, settings=1),
+        "previous_url": key_list_url(region, filter_text, listing.page - 1) if listing.has_previous else "",
+        "next_url": key_list_url(region, filter_text, listing.page + 1) if listing.has_next else "",
     }
 
 
@@ -133,7 +134,7 @@ def key_list_settings(request: HttpRequest) -> HttpResponse:
         prefs = selectors.console_preferences(principal)
         context = _context(request, prefs, region=region, filter_text=filter_text, page=page, focus_settings=True)
         return render(request, f"{TEMPLATE}#key-table", context)
-    return redirect(reverse("console:encryption-keys") + _query(region, filter_text, page))
+    return redirect(key_list_url(region, filter_text, page))
 
 
 urlpatterns = [
