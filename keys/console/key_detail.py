@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, re_path, reverse
+from django.urls import re_path, reverse
 from django.utils import dateformat
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
@@ -31,7 +31,7 @@ from keys.console.key_detail_forms import (
 )
 from keys.console.key_list import key_list_url
 from keys.errors import KmsError, not_found
-from keys.models import Key
+from keys.models import Alias, Key
 from keys.regions import REGIONS
 from keys.services import importing
 from keys.services import keys as key_service
@@ -63,14 +63,6 @@ ERROR_STATUS = {"NotFoundException": 404, "AccessDeniedException": 403}
 # ---------------------------------------------------------------- helpers
 
 
-def _reverse_or_none(name: str, **kwargs: Any) -> str | None:
-    """A colleague's page that may not be routed yet (the import wizard): no link rather than a 500."""
-    try:
-        return reverse(name, kwargs=kwargs)
-    except NoReverseMatch:
-        return None
-
-
 def detail_url(region: str, key_id: str, anchor: str = "") -> str:
     url = reverse("console:key-detail", kwargs={"region": region, "key_id": key_id})
     return f"{url}#{anchor}" if anchor else url
@@ -82,10 +74,6 @@ def _safe_next(request: HttpRequest, target: str | None) -> str | None:
     ):
         return target
     return None
-
-
-def _actor(request: HttpRequest, region: str) -> Actor:
-    return console_actor(request, region)
 
 
 def _region_error(request: HttpRequest, region: str, key_id: str) -> KmsError | None:
@@ -112,7 +100,7 @@ def _load(request: HttpRequest, region: str, key_id: str) -> tuple[Actor | None,
     """The actor and the key as DescribeKey lets this user see it, or the error page."""
     if error := _region_error(request, region, key_id):
         return None, None, error_page(request, error, region=region, key_id=key_id)
-    actor = _actor(request, region)
+    actor = console_actor(request, region)
     try:
         key = key_service.get_key(actor, key_id=key_id)
     except KmsError as exc:
@@ -216,8 +204,8 @@ def detail_context(
     **extra: Any,
 ) -> dict[str, Any]:
     region = key.region
-    editable = not key.is_aws_managed
-    import_url = _reverse_or_none("console:import-key-material", region=region, key_id=key.key_id)
+    offered = offered_actions(key)
+    import_url = reverse("console:import-key-material", kwargs={"region": region, "key_id": key.key_id})
     context: dict[str, Any] = {
         "nav": "encryption-keys",
         "key": key,
@@ -228,18 +216,15 @@ def detail_context(
         "aliases": selectors.key_aliases(key),
         "state_display": states.DISPLAY[key.state],
         "state_class": states.STATUS_CLASS[key.state],
-        "editable": editable,
-        "can_edit_description": editable and states.allowed("UpdateKeyDescription", state=key.state, origin=key.origin),
-        "can_edit_tags": "edit-tags" in offered_actions(key),
-        "actions": [(a, ACTION_LABELS[a]) for a in offered_actions(key)],
-        "can_download": import_url is not None
-        and states.allowed("GetParametersForImport", state=key.state, origin=key.origin),
-        "can_upload": import_url is not None
-        and states.allowed("ImportKeyMaterial", state=key.state, origin=key.origin),
-        "can_delete_material": editable and "delete-key-material" in offered_actions(key),
-        "import_download_url": f"{import_url}?step=download" if import_url else None,
-        "import_upload_url": f"{import_url}?step=upload" if import_url else None,
-        "import_url": import_url,
+        "can_edit_description": not key.is_aws_managed
+        and states.allowed("UpdateKeyDescription", state=key.state, origin=key.origin),
+        "can_edit_tags": "edit-tags" in offered,
+        "actions": [(a, ACTION_LABELS[a]) for a in offered],
+        "can_download": states.allowed("GetParametersForImport", state=key.state, origin=key.origin),
+        "can_upload": states.allowed("ImportKeyMaterial", state=key.state, origin=key.origin),
+        "can_delete_material": "delete-key-material" in offered,
+        "import_download_url": f"{import_url}?step=download",
+        "import_upload_url": f"{import_url}?step=upload",
         "timeline": build_timeline(key),
         "description_form": DescriptionForm(initial={"description": key.description}),
     }
@@ -339,7 +324,7 @@ def key_principals(request: HttpRequest, region: str, key_id: str, role: str) ->
         document = json.loads(key_service.get_key_policy(actor, key_id=key.key_id))
     except KmsError as exc:
         return render(request, "keys/key_detail/add_principals.html", {**context, "error": exc}, status=403)
-    members = policy.key_administrators(document) if role == "administrators" else policy.key_users(document)
+    members = _members(document, role)
     candidates = [p for p in directory if p.arn not in members]
     form = PrincipalsForm(request.POST or None, choices=[p.arn for p in candidates])
     context.update({"candidates": candidates, "form": form})
@@ -496,15 +481,22 @@ class ActionKey:
         return states.STATUS_CLASS[self.key.state] if self.key else ""
 
 
-def _labels(account_id: str, region: str, key_ids: list[str]) -> dict[str, str]:
-    return {k.key_id: _label(k) for k in selectors.keys_by_id(account_id, region, key_ids)}
+def _label(key_id: str, aliases: list[Alias]) -> str:
+    """How the confirmation pages and messages name a key: its first alias, else its ID."""
+    return aliases[0].display_name if aliases else key_id
 
 
-def _label(key: Key) -> str:
-    aliases = getattr(key, "alias_list", None)
-    if aliases is None:
-        aliases = list(key.aliases.all())
-    return aliases[0].display_name if aliases else key.key_id
+def _action_keys(account_id: str, region: str, key_ids: list[str]) -> list[ActionKey]:
+    """The checked keys in the order checked; a key this account does not have in the region is named, not found."""
+    found = {k.key_id: k for k in selectors.keys_by_id(account_id, region, key_ids)}
+    named = []
+    for key_id in key_ids:
+        key = found.get(key_id)
+        if key is None:
+            named.append(ActionKey(key_id, key_id, f"arn:aws:kms:{region}:{account_id}:key/{key_id}", None))
+        else:
+            named.append(ActionKey(key_id, _label(key_id, key.alias_list), key.arn, key))
+    return named
 
 
 def confirmation_page(
@@ -538,11 +530,10 @@ def confirmation_page(
 @require_http_methods(["GET", "HEAD"])
 def key_action(request: HttpRequest, region: str, key_id: str, action: str) -> HttpResponse:
     """The confirmation page of one key's Schedule key deletion or Delete key material."""
-    _actor_, key, failure = _load(request, region, key_id)
+    _, key, failure = _load(request, region, key_id)
     if failure:
         return failure
-    aliases = selectors.key_aliases(key)
-    label = aliases[0].display_name if aliases else key.key_id
+    label = _label(key.key_id, selectors.key_aliases(key))
     # The key-state table may already say no (a bookmarked page): say so before anything is typed.
     refusal = state_refusal(key, ACTION_OPERATIONS[action])
     return confirmation_page(
@@ -566,6 +557,7 @@ SERVICES: dict[str, Callable[..., Key]] = {
 
 
 def _success_message(action: str, done: list[Key], labels: dict[str, str]) -> str:
+    # labels.get: a key posted by its ARN is not among the labels, which know keys by their IDs.
     names = ", ".join(labels.get(k.key_id, k.key_id) for k in done)
     if action == "schedule-deletion":
         parts = [f"{labels.get(k.key_id, k.key_id)} on {dateformat.format(k.deletion_date, DATE_FORMAT)}" for k in done]
@@ -598,15 +590,13 @@ def key_actions(request: HttpRequest, region: str) -> HttpResponse:
     action, key_ids = form.cleaned_data["action"], form.cleaned_data["key_id"]
     if action == "edit-tags":
         return redirect(reverse("console:key-tags", kwargs={"region": region, "key_id": key_ids[0]}))
-    actor = _actor(request, region)
-    account_id = actor.account_id
-    labels = _labels(account_id, region, key_ids)
+    actor = console_actor(request, region)
+    named = _action_keys(actor.account_id, region, key_ids)
     kwargs: dict[str, Any] = {}
     days_form = None
     if action == "schedule-deletion":
         days_form = ScheduleDeletionForm(request.POST if form.cleaned_data["confirm"] else None)
     if action in CONFIRMED_ACTIONS:
-        named = _action_keys(account_id, region, key_ids)
         if not form.cleaned_data["confirm"]:
             return confirmation_page(request, region=region, action=action, keys=named, next_url=next_url)
         if days_form is not None:
@@ -628,27 +618,17 @@ def key_actions(request: HttpRequest, region: str) -> HttpResponse:
             request,
             region=region,
             action=action,
-            keys=_action_keys(account_id, region, key_ids),
+            keys=named,
             next_url=next_url,
             form=days_form,
             errors=refused[:1],
             status=400,
         )
     if done:
-        messages.success(request, _success_message(action, done, labels))
+        messages.success(request, _success_message(action, done, {k.key_id: k.label for k in named}))
     for exc in refused:
         messages.error(request, f"{exc.code}: {exc.message}")
     return redirect(next_url)
-
-
-def _action_keys(account_id: str, region: str, key_ids: list[str]) -> list[ActionKey]:
-    found = {k.key_id: k for k in selectors.keys_by_id(account_id, region, key_ids)}
-    named = []
-    for key_id in key_ids:
-        key = found.get(key_id)
-        arn = key.arn if key else f"arn:aws:kms:{region}:{account_id}:key/{key_id}"
-        named.append(ActionKey(key_id, _label(key) if key else key_id, arn, key))
-    return named
 
 
 REGION = r"(?P<region>[a-z]{2}(?:-[a-z]+)+-[0-9]+)"
