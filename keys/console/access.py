@@ -1,4 +1,4 @@
-"""Who may see a console page: a signed-in Django user that is an IAM user of an account."""
+"""Who may see a console page (a signed-in Django user that is an IAM user of an account), and where to send them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 
 def principal_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -20,3 +21,12 @@ def principal_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
         return view(request, *args, **kwargs)
 
     return login_required(wrapper)
+
+
+def safe_next_url(request: HttpRequest, candidate: str | None) -> str | None:
+    """A ?next= (or posted next) that stays on this site, or None: never an open redirect."""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return None

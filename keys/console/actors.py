@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
+from keys.errors import KmsError
 from keys.regions import DEFAULT_REGION, REGIONS
 from keys.services.gate import Actor
 
@@ -25,3 +26,12 @@ def console_actor(request: HttpRequest, region: str) -> Actor:
 
 def region_or_default(value: str | None) -> str:
     return value if value in REGIONS else DEFAULT_REGION
+
+
+# A page that cannot show its key says why with the status of the refusal; any other refusal is a 400.
+PAGE_STATUS = {"NotFoundException": 404, "AccessDeniedException": 403}
+
+
+def error_status(error: KmsError) -> int:
+    """The HTTP status of a page whose key the services refused to show."""
+    return PAGE_STATUS.get(error.code, 400)

@@ -31,7 +31,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from keys import clock, crypto, states
 from keys.console.access import principal_required
-from keys.console.actors import console_actor
+from keys.console.actors import console_actor, error_status
 from keys.console.import_forms import MAX_UPLOAD_BYTES, DownloadForm, LimitedUploadHandler, UploadForm
 from keys.console.key_list import key_list_url
 from keys.errors import KmsError
@@ -235,7 +235,7 @@ def _render_step(
     except KmsError as exc:
         context.update(key=None, error=error or exc, blocked=None)
         if status == 200:
-            status = 404 if exc.code == "NotFoundException" else 403 if exc.code == "AccessDeniedException" else 400
+            status = error_status(exc)
         return render(request, f"keys/import/{step}.html", context, status=status)
     remembered = _remembered(request, key.key_id)
     algorithm = remembered.get("algorithm")

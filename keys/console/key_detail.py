@@ -12,13 +12,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import re_path, reverse
 from django.utils import dateformat
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from keys import clock, policy, selectors, states, timeline
-from keys.console.access import principal_required
-from keys.console.actors import console_actor
+from keys.console.access import principal_required, safe_next_url
+from keys.console.actors import console_actor, error_status
 from keys.console.key_detail_forms import (
     CONFIRMED_ACTIONS,
     AdminsCanDeleteForm,
@@ -57,7 +56,6 @@ ACTION_LABELS = {
 }
 # As the key list writes dates.
 DATE_FORMAT = "M j, Y g:i A T"
-ERROR_STATUS = {"NotFoundException": 404, "AccessDeniedException": 403}
 
 
 # ---------------------------------------------------------------- helpers
@@ -66,14 +64,6 @@ ERROR_STATUS = {"NotFoundException": 404, "AccessDeniedException": 403}
 def detail_url(region: str, key_id: str, anchor: str = "") -> str:
     url = reverse("console:key-detail", kwargs={"region": region, "key_id": key_id})
     return f"{url}#{anchor}" if anchor else url
-
-
-def _safe_next(request: HttpRequest, target: str | None) -> str | None:
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return None
 
 
 def _region_error(request: HttpRequest, region: str, key_id: str) -> KmsError | None:
@@ -93,7 +83,7 @@ def error_page(request: HttpRequest, error: KmsError, *, region: str, key_id: st
         "key_id": key_id,
         "list_url": key_list_url(region),
     }
-    return render(request, TEMPLATE, context, status=ERROR_STATUS.get(error.code, 400))
+    return render(request, TEMPLATE, context, status=error_status(error))
 
 
 def _load(request: HttpRequest, region: str, key_id: str) -> tuple[Actor | None, Key | None, HttpResponse | None]:
@@ -541,7 +531,7 @@ def key_action(request: HttpRequest, region: str, key_id: str, action: str) -> H
         region=region,
         action=action,
         keys=[ActionKey(key.key_id, label, key.arn, key)],
-        next_url=_safe_next(request, request.GET.get("next")) or detail_url(region, key.key_id),
+        next_url=safe_next_url(request, request.GET.get("next")) or detail_url(region, key.key_id),
         errors=[refusal] if refusal else None,
         blocked=refusal is not None,
     )
@@ -578,7 +568,7 @@ def key_actions(request: HttpRequest, region: str) -> HttpResponse:
     """The list's (and the details page's) key actions: each checked key goes to the service on its own."""
     form = KeyActionsForm(request.POST)
     valid = form.is_valid()
-    next_url = _safe_next(request, request.POST.get("next")) or key_list_url(region)
+    next_url = safe_next_url(request, request.POST.get("next")) or key_list_url(region)
     if region not in REGIONS:
         messages.error(request, f"NotFoundException: Region {region} is not a region of this console.")
         return redirect(next_url)
