@@ -10,7 +10,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 # The tests get a data folder of their own, so they never touch the one `make run` serves.
 TEST_DATA_DIR := $(CURDIR)/var/test
 
-.PHONY: run test lint bench
+.PHONY: run test lint bench bench-console
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,3 +54,7 @@ test: $(VENV)/.installed-dev lint
 bench: $(VENV)/.installed-dev
 	$(BIN)/python scripts/bench_api.py --endpoint-url http://$(HOST):$(PORT) \
 		--credentials $${CONSOLECLONE_DATA_DIR:-var}/demo-credentials --profile admin $(BENCH_ARGS)
+
+# The console pages with many keys (scripts/bench_console.py, not a test): in-process, on a database of its own.
+bench-console: $(VENV)/.installed-dev
+	$(BIN)/python scripts/bench_console.py $(BENCH_ARGS)
