@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django import forms
 
+from keys.services import keys as key_service
+
 # The list's "Key actions" menu and the details page post one of these (URL-name contract).
 ACTIONS = ("enable", "disable", "schedule-deletion", "cancel-deletion", "delete-key-material", "edit-tags")
 # Actions that ask first, on a confirmation page.
 CONFIRMED_ACTIONS = ("schedule-deletion", "delete-key-material")
-MAX_TAG_ROWS = 50
 
 
 class DescriptionForm(forms.Form):
@@ -56,16 +57,18 @@ class AdminsCanDeleteForm(forms.Form):
     admins_can_delete = forms.BooleanField(label="Allow key administrators to delete this key", required=False)
 
 
+DAYS = f"{key_service.MIN_PENDING_WINDOW_DAYS} and {key_service.MAX_PENDING_WINDOW_DAYS}"
+
+
 class ScheduleDeletionForm(forms.Form):
-    # The 7-30 rule is the service's; the browser hint (min/max) only saves a round trip.
+    # Only a whole number is checked here: the waiting period's range is the service's rule.
     pending_window_days = forms.IntegerField(
         label="Waiting period (in days)",
-        initial=30,
+        initial=key_service.DEFAULT_PENDING_WINDOW_DAYS,
         error_messages={
-            "required": "Enter a waiting period between 7 and 30 days.",
-            "invalid": "Enter a whole number of days between 7 and 30.",
+            "required": f"Enter a waiting period between {DAYS} days.",
+            "invalid": f"Enter a whole number of days between {DAYS}.",
         },
-        widget=forms.NumberInput(attrs={"min": 7, "max": 30, "step": 1, "class": "input"}),
     )
 
 
@@ -123,6 +126,11 @@ class BaseTagFormSet(forms.BaseFormSet):
         ]
 
 
+# One row more than a key may have tags (the empty row to type in); a tampered POST cannot make the page huge.
 TagFormSet = forms.formset_factory(
-    TagRowForm, formset=BaseTagFormSet, extra=0, max_num=MAX_TAG_ROWS + 1, absolute_max=MAX_TAG_ROWS + 10
+    TagRowForm,
+    formset=BaseTagFormSet,
+    extra=0,
+    max_num=key_service.MAX_TAGS + 1,
+    absolute_max=key_service.MAX_TAGS + 10,
 )

@@ -24,6 +24,8 @@ API_ALIAS_CHARS = re.compile(r"^[a-zA-Z0-9:/_-]+$")
 ORIGINS = ("AWS_KMS", "EXTERNAL")
 KEY_USAGES = ("ENCRYPT_DECRYPT",)
 KEY_SPECS = ("SYMMETRIC_DEFAULT",)
+# ScheduleKeyDeletion's waiting period, in days (spec 4.8).
+MIN_PENDING_WINDOW_DAYS, MAX_PENDING_WINDOW_DAYS, DEFAULT_PENDING_WINDOW_DAYS = 7, 30, 30
 
 
 # ---------------------------------------------------------------- rules shared by both faces
@@ -351,15 +353,19 @@ def disable_key(actor: Actor, *, key_id: str) -> Key:
 
 
 def schedule_key_deletion(actor: Actor, *, key_id: str, pending_window_days: Any = None) -> Key:
-    days = 30 if pending_window_days is None else pending_window_days
+    days = DEFAULT_PENDING_WINDOW_DAYS if pending_window_days is None else pending_window_days
     request = {"keyId": key_id, "pendingWindowInDays": days}
     with kms_call(actor, "ScheduleKeyDeletion", request=request) as call:
         key = call.key(key_id, lock=True)
         _refuse_aws_managed(key)
-        if isinstance(days, bool) or not isinstance(days, int) or not 7 <= days <= 30:
+        if (
+            isinstance(days, bool)
+            or not isinstance(days, int)
+            or not MIN_PENDING_WINDOW_DAYS <= days <= MAX_PENDING_WINDOW_DAYS
+        ):
             raise validation(
                 f"1 validation error detected: Value '{days}' at 'pendingWindowInDays' failed to satisfy "
-                "constraint: Member must have value between 7 and 30"
+                f"constraint: Member must have value between {MIN_PENDING_WINDOW_DAYS} and {MAX_PENDING_WINDOW_DAYS}"
             )
         key.state = states.next_state("ScheduleKeyDeletion", key.state)
         key.pending_window_days = days
