@@ -219,6 +219,11 @@ def key_list_page(
 # ---------------------------------------------------------------- the key details page (key_detail.py)
 
 
+def key_by_creation_token(account_id: str, token: str) -> Key | None:
+    """The key a Create key wizard draft's Finish made (the token is unique per account), or None."""
+    return Key.objects.filter(account_id=account_id, creation_token=token).first()
+
+
 def key_aliases(key: Key) -> list[Alias]:
     """The aliases of one key, by name (one query)."""
     return list(Alias.objects.filter(account_id=key.account_id, region=key.region, target_key=key).order_by("name"))

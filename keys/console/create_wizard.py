@@ -49,11 +49,6 @@ CANCEL = "wizard_cancel"
 GOTO = "wizard_goto_step"
 
 
-def _key_for_token(account_id: str, token: str) -> Key | None:
-    """The key a Finish with this creation token already made (the token is unique per account)."""
-    return Key.objects.filter(account_id=account_id, creation_token=token).first()
-
-
 @method_decorator(principal_required, name="dispatch")
 class CreateKeyWizard(NamedUrlSessionWizardView):
     form_list = [(name, form) for name, form, _title in STEPS]
@@ -308,7 +303,7 @@ class CreateKeyWizard(NamedUrlSessionWizardView):
             key = key_service.create_key(
                 self.actor,
                 description=choices["description"],
-                origin="EXTERNAL" if choices["origin"] == "EXTERNAL" else "AWS_KMS",
+                origin=choices["origin"],
                 policy_text=text,
                 tags=choices["tags"],
                 alias=f"alias/{choices['alias']}",
@@ -316,7 +311,7 @@ class CreateKeyWizard(NamedUrlSessionWizardView):
             )
         except KmsError as error:
             # A concurrent Finish of the same draft (a double click) may have made the key meanwhile.
-            key = _key_for_token(self.actor.account_id, token)
+            key = selectors.key_by_creation_token(self.actor.account_id, token)
             if key is None:
                 return self.render(form_dict["review"], error=error)
         self._remember(token, key)
@@ -335,7 +330,7 @@ class CreateKeyWizard(NamedUrlSessionWizardView):
         entry = self.request.session.get(FINISHED_KEY, {}).get(token) if token else None
         if entry is None or entry["region"] != self.region:
             return None
-        key = _key_for_token(self.actor.account_id, token)
+        key = selectors.key_by_creation_token(self.actor.account_id, token)
         if key is None:
             return None
         return self._destination(key, alias="", first_time=False)

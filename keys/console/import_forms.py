@@ -14,6 +14,9 @@ from keys.services import importing
 
 WRAPPING_ALGORITHM_CHOICES = [(a, a) for a in crypto.WRAPPING_ALGORITHMS]
 WRAPPING_KEY_SPEC_CHOICES = [(s, s) for s in crypto.WRAPPING_KEY_SPECS]
+# Preselected on the download step (and assumed by the encrypt step's commands until a download says otherwise).
+DEFAULT_WRAPPING_ALGORITHM = "RSAES_OAEP_SHA_256"
+DEFAULT_WRAPPING_KEY_SPEC = "RSA_2048"
 NEVER, EXPIRES = "never", "expires"
 EXPIRATION_CHOICES = [(NEVER, "Key material never expires"), (EXPIRES, "Key material expires")]
 # The largest file the console reads into memory: the service's own limit for both blobs.
@@ -30,14 +33,14 @@ class DownloadForm(forms.Form):
     wrapping_algorithm = forms.CharField(
         label="Select wrapping algorithm",
         widget=forms.RadioSelect(choices=WRAPPING_ALGORITHM_CHOICES),
-        initial=crypto.WRAPPING_ALGORITHMS[0],
+        initial=DEFAULT_WRAPPING_ALGORITHM,
         max_length=64,
         error_messages={"required": "Select a wrapping algorithm."},
     )
     wrapping_key_spec = forms.CharField(
         label="Select wrapping key spec",
         widget=forms.RadioSelect(choices=WRAPPING_KEY_SPEC_CHOICES),
-        initial="RSA_2048",
+        initial=DEFAULT_WRAPPING_KEY_SPEC,
         max_length=64,
         error_messages={"required": "Select a wrapping key spec."},
     )

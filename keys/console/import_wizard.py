@@ -29,10 +29,17 @@ from django.urls import path, reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from keys import clock, crypto, states
+from keys import clock, crypto, selectors, states
 from keys.console.access import principal_required
 from keys.console.actors import console_actor, error_status
-from keys.console.import_forms import MAX_UPLOAD_BYTES, DownloadForm, LimitedUploadHandler, UploadForm
+from keys.console.import_forms import (
+    DEFAULT_WRAPPING_ALGORITHM,
+    DEFAULT_WRAPPING_KEY_SPEC,
+    MAX_UPLOAD_BYTES,
+    DownloadForm,
+    LimitedUploadHandler,
+    UploadForm,
+)
 from keys.console.key_list import key_list_url
 from keys.errors import KmsError
 from keys.models import ImportParameters, Key
@@ -190,8 +197,8 @@ def _step_url(region: str, key_id: str, step: str) -> str:
 
 
 def _alias_of(key: Key) -> str:
-    alias = key.aliases.order_by("name").first()
-    return alias.display_name if alias else ""
+    aliases = selectors.key_aliases(key)
+    return aliases[0].display_name if aliases else ""
 
 
 def _render_step(
@@ -258,12 +265,12 @@ def _render_step(
     if step == "download":
         context["form"] = form or DownloadForm(
             initial={
-                "wrapping_algorithm": algorithm or crypto.WRAPPING_ALGORITHMS[0],
-                "wrapping_key_spec": remembered.get("spec") or "RSA_2048",
+                "wrapping_algorithm": algorithm or DEFAULT_WRAPPING_ALGORITHM,
+                "wrapping_key_spec": remembered.get("spec") or DEFAULT_WRAPPING_KEY_SPEC,
             }
         )
     elif step == "encrypt":
-        shown = algorithm or crypto.WRAPPING_ALGORITHMS[0]
+        shown = algorithm or DEFAULT_WRAPPING_ALGORITHM
         context.update(
             algorithm=shown,
             algorithm_known=algorithm is not None,
