@@ -19,6 +19,7 @@ from keys import clock, policy, selectors, states, timeline
 from keys.console.access import principal_required, safe_next_url
 from keys.console.actors import console_actor, error_status
 from keys.console.key_detail_forms import (
+    ACTION_LABELS,
     CONFIRMED_ACTIONS,
     AdminsCanDeleteForm,
     DescriptionForm,
@@ -45,14 +46,6 @@ ACTION_OPERATIONS = {
     "cancel-deletion": "CancelKeyDeletion",
     "delete-key-material": "DeleteImportedKeyMaterial",
     "edit-tags": "TagResource",
-}
-ACTION_LABELS = {
-    "enable": "Enable",
-    "disable": "Disable",
-    "schedule-deletion": "Schedule key deletion",
-    "cancel-deletion": "Cancel key deletion",
-    "delete-key-material": "Delete key material",
-    "edit-tags": "Add or edit tags",
 }
 # As the key list writes dates.
 DATE_FORMAT = "M j, Y g:i A T"

@@ -6,8 +6,15 @@ from django import forms
 
 from keys.services import keys as key_service
 
-# The list's "Key actions" menu and the details page post one of these (URL-name contract).
-ACTIONS = ("enable", "disable", "schedule-deletion", "cancel-deletion", "delete-key-material", "edit-tags")
+# The list's "Key actions" menu and the details page post one of these (URL-name contract), with its label.
+ACTION_LABELS = {
+    "enable": "Enable",
+    "disable": "Disable",
+    "schedule-deletion": "Schedule key deletion",
+    "cancel-deletion": "Cancel key deletion",
+    "delete-key-material": "Delete key material",
+    "edit-tags": "Add or edit tags",
+}
 # Actions that ask first, on a confirmation page.
 CONFIRMED_ACTIONS = ("schedule-deletion", "delete-key-material")
 
@@ -82,7 +89,7 @@ class KeyActionsForm(forms.Form):
 
     key_id = forms.MultipleChoiceField(required=False)
     action = forms.ChoiceField(
-        choices=[(a, a) for a in ACTIONS],
+        choices=list(ACTION_LABELS.items()),
         error_messages={"required": "Choose a key action.", "invalid_choice": "Choose a key action from the menu."},
     )
     confirm = forms.BooleanField(required=False)
