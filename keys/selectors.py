@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, Exists, OuterRef, Subquery, When
+from django.db.models import Case, Count, Exists, OuterRef, Prefetch, Subquery, When
 from django.db.models.functions import Lower, Substr
 
-from keys import states
-from keys.models import Alias, ConsolePreferences, Key, Principal
+from keys import states, timeline
+from keys.models import Alias, AuditEvent, ConsolePreferences, Key, Principal
 from keys.regions import DEFAULT_REGION, REGIONS
 from keys.services.directory import KEY_LIST_COLUMNS
 
@@ -125,6 +125,11 @@ class KeyRow:
         return self.origin == "EXTERNAL" and self.expiration_model == "KEY_MATERIAL_DOES_NOT_EXPIRE"
 
 
+def page_count(total: int, page_size: int) -> int:
+    """How many pages `total` rows fill; an empty list is still one (empty) page."""
+    return max(1, -(-total // page_size))
+
+
 @dataclass(frozen=True)
 class KeyListPage:
     rows: list[KeyRow]
@@ -136,7 +141,7 @@ class KeyListPage:
 
     @property
     def num_pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
+        return page_count(self.total, self.page_size)
 
     @property
     def has_previous(self) -> bool:
@@ -177,8 +182,7 @@ def key_list_page(
         )
         keys = keys.filter(Exists(matching))
     total = keys.count()
-    num_pages = max(1, -(-total // page_size))
-    page = min(max(1, page), num_pages)
+    page = min(max(1, page), page_count(total, page_size))
     first_alias = Alias.objects.filter(target_key=OuterRef("pk")).order_by("name").values("name")[:1]
     rows = (
         keys.annotate(alias_name=Subquery(first_alias))
@@ -231,10 +235,8 @@ def key_aliases(key: Key) -> list[Alias]:
 
 def keys_by_id(account_id: str, region: str, key_ids: list[str]) -> list[Key]:
     """The account's keys among these IDs, each with `alias_list` (two queries, whatever the count)."""
-    from django.db.models import Prefetch
-
     return list(
-        Key.objects.filter(account_id=account_id, region=region, key_id__in=list(key_ids)).prefetch_related(
+        Key.objects.filter(account_id=account_id, region=region, key_id__in=key_ids).prefetch_related(
             Prefetch("aliases", queryset=Alias.objects.order_by("name"), to_attr="alias_list")
         )
     )
@@ -242,9 +244,6 @@ def keys_by_id(account_id: str, region: str, key_ids: list[str]) -> list[Key]:
 
 def key_lifecycle_events(key: Key, *, limit: int = 200) -> tuple[list, bool]:
     """The key's most recent lifecycle audit events, oldest first, and whether older ones were left out (one query)."""
-    from keys import timeline
-    from keys.models import AuditEvent
-
     rows = list(
         AuditEvent.objects.filter(account_id=key.account_id, key_id=key.key_id, event_name__in=timeline.EVENT_NAMES)
         .order_by("-event_time")
