@@ -428,9 +428,8 @@ def test_valid_to_over_365_days_is_refused_and_365_days_is_accepted(admin, key):
         )
         assert message == "ValidTo must be at most 365 days from the request date."
         imported = import_material(
-            admin, key, crypto.generate_key_material(), expiration_model=importing.EXPIRES,
-            valid_to=now + dt.timedelta(days=365),
-        )  # fmt: skip
+            admin, key, expiration_model=importing.EXPIRES, valid_to=now + dt.timedelta(days=365)
+        )
     assert imported.valid_to == now + dt.timedelta(days=365)
 
 
@@ -480,7 +479,7 @@ def key_with_spare_pair(actor, state: str) -> tuple[Key, ImportParameters, bytes
     key = new_key(actor)
     spare, spare_token = parameters(actor, key)
     if state in (states.ENABLED, states.DISABLED):
-        import_material(actor, key, crypto.generate_key_material())
+        import_material(actor, key)
     if state == states.DISABLED:
         key_service.disable_key(actor, key_id=key.key_id)
     if state == states.PENDING_DELETION:
@@ -524,7 +523,7 @@ def test_get_parameters_for_import_follows_the_key_state_table(admin, state):
 
 
 def test_import_with_a_valid_pair_in_pending_import_enables_the_key(admin, key):
-    assert import_material(admin, key, crypto.generate_key_material()).state == states.ENABLED
+    assert import_material(admin, key).state == states.ENABLED
 
 
 def test_import_enables_a_key_that_was_disabled_before_its_material_was_deleted(admin):
@@ -553,7 +552,7 @@ def test_delete_imported_key_material_in_every_state(admin, state, after):
 
 def test_delete_imported_key_material_keeps_expiration_model_and_valid_to(admin, key):
     valid_to = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)
-    import_material(admin, key, crypto.generate_key_material(), expiration_model=importing.EXPIRES, valid_to=valid_to)
+    import_material(admin, key, expiration_model=importing.EXPIRES, valid_to=valid_to)
     importing.delete_imported_key_material(admin, key_id=key.key_id)
     meta = key_service.describe_key(admin, key_id=key.key_id)
     assert meta["KeyState"] == "PendingImport" and meta["Enabled"] is False
@@ -611,9 +610,7 @@ def test_material_past_valid_to_makes_the_key_pending_import_at_once(admin, key)
     start = dt.datetime.now(dt.UTC)
     valid_to = start + dt.timedelta(days=2)
     with time_machine.travel(start, tick=False):
-        import_material(
-            admin, key, crypto.generate_key_material(), expiration_model=importing.EXPIRES, valid_to=valid_to
-        )
+        import_material(admin, key, expiration_model=importing.EXPIRES, valid_to=valid_to)
     with time_machine.travel(valid_to - dt.timedelta(seconds=1), tick=False):
         assert key_service.describe_key(admin, key_id=key.key_id)["KeyState"] == "Enabled"
     with time_machine.travel(valid_to, tick=False):
@@ -633,9 +630,7 @@ def test_any_use_after_valid_to_sees_the_expiry_first(admin, key):
     start = dt.datetime.now(dt.UTC)
     valid_to = start + dt.timedelta(hours=1)
     with time_machine.travel(start, tick=False):
-        import_material(
-            admin, key, crypto.generate_key_material(), expiration_model=importing.EXPIRES, valid_to=valid_to
-        )
+        import_material(admin, key, expiration_model=importing.EXPIRES, valid_to=valid_to)
         blob = cryptographic.encrypt(admin, key_id=key.key_id, plaintext=b"x")["CiphertextBlob"]
     with time_machine.travel(valid_to + dt.timedelta(minutes=1), tick=False):
         error = refused("KMSInvalidStateException", cryptographic.decrypt, admin, ciphertext_blob=blob)
@@ -657,7 +652,7 @@ def test_expired_material_can_be_reimported_and_decrypts_old_ciphertext(admin, k
 
 
 def test_material_that_never_expires_survives_time(admin, key):
-    import_material(admin, key, crypto.generate_key_material())
+    import_material(admin, key)
     with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=3650), tick=False):
         assert key_service.describe_key(admin, key_id=key.key_id)["KeyState"] == "Enabled"
     assert not AuditEvent.objects.filter(event_name="DeleteExpiredKeyMaterial").exists()
@@ -667,8 +662,7 @@ def test_disabled_key_whose_material_expires_becomes_pending_import(admin):
     key = new_key(admin)
     start = dt.datetime.now(dt.UTC)
     with time_machine.travel(start, tick=False):
-        import_material(admin, key, crypto.generate_key_material(), expiration_model=importing.EXPIRES,
-                  valid_to=start + dt.timedelta(hours=1))  # fmt: skip
+        import_material(admin, key, expiration_model=importing.EXPIRES, valid_to=start + dt.timedelta(hours=1))
         key_service.disable_key(admin, key_id=key.key_id)
     with time_machine.travel(start + dt.timedelta(hours=1), tick=False):
         assert key_service.describe_key(admin, key_id=key.key_id)["KeyState"] == "PendingImport"
@@ -678,8 +672,7 @@ def test_key_pending_deletion_whose_material_expires_stays_pending_deletion(admi
     key = new_key(admin)
     start = dt.datetime.now(dt.UTC)
     with time_machine.travel(start, tick=False):
-        import_material(admin, key, crypto.generate_key_material(), expiration_model=importing.EXPIRES,
-                  valid_to=start + dt.timedelta(hours=1))  # fmt: skip
+        import_material(admin, key, expiration_model=importing.EXPIRES, valid_to=start + dt.timedelta(hours=1))
         key_service.schedule_key_deletion(admin, key_id=key.key_id, pending_window_days=7)
     with time_machine.travel(start + dt.timedelta(hours=2), tick=False):
         assert key_service.describe_key(admin, key_id=key.key_id)["KeyState"] == "PendingDeletion"
@@ -708,7 +701,7 @@ def test_kms_user_is_denied_each_import_operation_and_each_denial_is_audited(adm
 
 
 def test_kms_admin_named_in_the_key_policy_may_import_and_delete(kms_admin, key):
-    import_material(kms_admin, key, crypto.generate_key_material())
+    import_material(kms_admin, key)
     importing.delete_imported_key_material(kms_admin, key_id=key.key_id)
     assert fresh(key).state == states.PENDING_IMPORT
 
