@@ -298,15 +298,16 @@ class CreateKeyWizard(NamedUrlSessionWizardView):
     def done(self, form_list: list, form_dict: dict, **kwargs: Any) -> HttpResponse:
         choices = self.choices()
         token = self.creation_token
-        text = self.policy_text()
+        # Typed without alias/ (and validated): the service's rule gives the full alias name.
+        alias = key_service.check_console_alias(choices["alias"])
         try:
             key = key_service.create_key(
                 self.actor,
                 description=choices["description"],
                 origin=choices["origin"],
-                policy_text=text,
+                policy_text=self.policy_text(),
                 tags=choices["tags"],
-                alias=f"alias/{choices['alias']}",
+                alias=alias,
                 creation_token=token,
             )
         except KmsError as error:
@@ -316,7 +317,7 @@ class CreateKeyWizard(NamedUrlSessionWizardView):
                 return self.render(form_dict["review"], error=error)
         self._remember(token, key)
         self.storage.reset()
-        return self._destination(key, alias=f"alias/{choices['alias']}", first_time=True)
+        return self._destination(key, alias=alias, first_time=True)
 
     # ------------------------------------------------------------ replays of a finished draft
 
