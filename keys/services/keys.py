@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 import re
 import uuid
 from collections.abc import Iterable, Sequence
@@ -617,11 +616,6 @@ def set_key_rotation(actor: Actor, *, key_id: str, enabled: bool) -> Key:
         key.rotation_enabled = enabled
         key.save(update_fields=["rotation_enabled"])
         return key
-
-
-def policy_document(key: Key) -> dict:
-    """The key's policy as a dict (stored text is always valid JSON)."""
-    return json.loads(key.policy)
 
 
 def aws_managed_key_policy(account_id: str, service: str, region: str) -> dict:
