@@ -256,6 +256,9 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["account", "key_id", "event_time"], name="audit_key_idx"),
             models.Index(fields=["account", "event_time"], name="audit_account_idx"),
+            # The Event history page always filters by Region (events are regional), and often by event name.
+            models.Index(fields=["account", "region", "event_time"], name="audit_region_idx"),
+            models.Index(fields=["account", "region", "event_name", "event_time"], name="audit_region_name_idx"),
         ]
 
 
