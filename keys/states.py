@@ -108,6 +108,9 @@ ORIGIN_TABLE: dict[str, dict[str, Refusal]] = {
     "DeleteImportedKeyMaterial": {"AWS_KMS": NOT_EXTERNAL_9},
 }
 
+# The state CreateKey gives a new key, by origin: an External key waits for its material.
+INITIAL_STATE = {"AWS_KMS": ENABLED, "EXTERNAL": PENDING_IMPORT}
+
 # The transitions the services make, as data: (operation, from state) -> to state.
 TRANSITIONS: dict[tuple[str, str], str] = {
     ("ImportKeyMaterial", PENDING_IMPORT): ENABLED,

@@ -168,7 +168,7 @@ def build_timeline(key: Key) -> timeline.Timeline:
         events,
         now=clock.now(),
         created=key.creation_date,
-        initial_state=states.PENDING_IMPORT if key.is_external else states.ENABLED,
+        initial_state=states.INITIAL_STATE[key.origin],
         current_state=key.state,
         has_material=key.has_material,
         valid_to=key.valid_to if key.expiration_model == importing.EXPIRES else None,

@@ -282,7 +282,7 @@ def create_key(
                 key_spec=key_spec,
                 origin=origin,
                 key_manager=key_manager,
-                state=states.PENDING_IMPORT if external else states.ENABLED,
+                state=states.INITIAL_STATE[origin],
                 creation_date=clock.now(),
                 policy=document_text,
                 creation_token=creation_token,
