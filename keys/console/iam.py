@@ -10,6 +10,7 @@ from django.urls import path, reverse
 
 from keys import selectors
 from keys.console.access import principal_required
+from keys.console.key_list import key_list_url
 from keys.models import Principal
 from keys.regions import REGIONS
 
@@ -20,11 +21,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     region = selectors.console_preferences(principal).region
     summary = selectors.dashboard_summary(principal.account_id, region)
     signin_url = request.build_absolute_uri(f"{reverse('console:signin')}?account={principal.account_id}")
-    return render(
-        request,
-        "keys/iam_dashboard.html",
-        {"nav": "dashboard", "summary": summary, "region_name": REGIONS[region], "signin_url": signin_url},
-    )
+    context = {
+        "nav": "dashboard",
+        "summary": summary,
+        "region_name": REGIONS[region],
+        "signin_url": signin_url,
+        "list_url": key_list_url(region),
+    }
+    return render(request, "keys/iam_dashboard.html", context)
 
 
 @dataclass(frozen=True)

@@ -300,6 +300,7 @@ def key_principals(request: HttpRequest, region: str, key_id: str, role: str) ->
         "key": key,
         "role": role,
         "role_title": ROLES[role],
+        "list_url": key_list_url(region),
         "detail_url": detail_url(region, key.key_id, "key-policy"),
         "aliases": selectors.key_aliases(key),
     }
@@ -404,6 +405,7 @@ def key_tags(request: HttpRequest, region: str, key_id: str) -> HttpResponse:
         "nav": "encryption-keys",
         "key": key,
         "aliases": selectors.key_aliases(key),
+        "list_url": key_list_url(region),
         "detail_url": detail_url(region, key.key_id, "tags"),
         "refusal": refusal,
     }
