@@ -47,6 +47,13 @@ def external_user(demo) -> Actor:
     return actor_for(demo["ExternalUser"])
 
 
+@pytest.fixture
+def kms_admin_client(client, demo):
+    """Django's test client with KMSAdminUser's console session (the key policy's administrator)."""
+    client.force_login(demo["KMSAdminUser"].user)
+    return client
+
+
 # ---------------------------------------------------------------- the KMS JSON API (signed by botocore's signer)
 
 

@@ -44,24 +44,19 @@ def snapshot(key: Key) -> tuple:
     return key.state, key.has_material, key.deletion_date
 
 
-@pytest.fixture
-def admin_client(client, demo):
-    return signed_in(demo["KMSAdminUser"], client)
-
-
 # ---------------------------------------------------------------- every action on every kind of key
 
 
 @pytest.mark.parametrize("action", list(OPERATION))
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_each_action_changes_the_state_as_the_spec_says_or_is_refused_in_its_words(
-    admin_client, demo, kms_admin, kind, action
+    kms_admin_client, demo, kms_admin, kind, action
 ):
     key = make_key(kind, demo, kms_admin)
     before = snapshot(key)
     refusal = states.refusal(OPERATION[action], state=key.state, origin=key.origin)
 
-    response = post_action(admin_client, action, key.key_id, pending_window_days="7")
+    response = post_action(kms_admin_client, action, key.key_id, pending_window_days="7")
 
     assert response.status_code == 302 and response["Location"] == LIST_URL
     messages = flashed(response)
@@ -91,36 +86,36 @@ def test_aws_managed_keys_refuse_every_action(client, demo, action):
     assert snapshot(key) == before
 
 
-def test_spec_transitions_from_the_details_page(admin_client, demo, kms_admin):
+def test_spec_transitions_from_the_details_page(kms_admin_client, demo, kms_admin):
     """Schedule (7 days) -> Pending Deletion; Cancel -> Disabled; for a key without material -> Pending Import."""
     with_material = make_key("external-enabled", demo, kms_admin)
     without = make_key("external-pending-import", demo, kms_admin)
     for key, after_cancel in ((with_material, states.DISABLED), (without, states.PENDING_IMPORT)):
         back = detail(key)
-        response = post_action(admin_client, "schedule-deletion", key.key_id, pending_window_days="7", next=back)
+        response = post_action(kms_admin_client, "schedule-deletion", key.key_id, pending_window_days="7", next=back)
         assert response["Location"] == back
-        assert "Pending Deletion" in html(admin_client.get(back))
+        assert "Pending Deletion" in html(kms_admin_client.get(back))
         key.refresh_from_db()
         assert key.state == states.PENDING_DELETION and key.pending_window_days == 7
 
-        admin_client.post(ACTIONS_URL, {"action": "cancel-deletion", "key_id": key.key_id, "next": back})
+        kms_admin_client.post(ACTIONS_URL, {"action": "cancel-deletion", "key_id": key.key_id, "next": back})
         key.refresh_from_db()
         assert key.state == after_cancel and key.deletion_date is None
-        assert states.DISPLAY[after_cancel] in html(admin_client.get(back))
+        assert states.DISPLAY[after_cancel] in html(kms_admin_client.get(back))
 
 
-def test_delete_key_material_asks_first_then_returns_the_key_to_pending_import(admin_client, demo, kms_admin):
+def test_delete_key_material_asks_first_then_returns_the_key_to_pending_import(kms_admin_client, demo, kms_admin):
     key = make_key("external-enabled", demo, kms_admin)
     page = reverse(
         "console:key-action", kwargs={"region": REGION, "key_id": key.key_id, "action": "delete-key-material"}
     )
 
-    confirmation = html(admin_client.get(page))
+    confirmation = html(kms_admin_client.get(page))
     assert "<h1" in confirmation and "Delete key material" in confirmation
     assert 'type="submit" class="btn btn--primary">Delete key material<' in confirmation
     assert snapshot(key)[0] == states.ENABLED
 
-    response = post_action(admin_client, "delete-key-material", key.key_id, next=detail(key))
+    response = post_action(kms_admin_client, "delete-key-material", key.key_id, next=detail(key))
     key.refresh_from_db()
     assert key.state == states.PENDING_IMPORT and not key.has_material
     assert key.expiration_model == "KEY_MATERIAL_EXPIRES" and key.valid_to is not None  # kept (spec 4.11)
@@ -130,11 +125,11 @@ def test_delete_key_material_asks_first_then_returns_the_key_to_pending_import(a
 # ---------------------------------------------------------------- Schedule key deletion's confirmation page
 
 
-def test_schedule_deletion_page_asks_for_a_waiting_period_of_30_days_by_default(admin_client, demo, kms_admin):
+def test_schedule_deletion_page_asks_for_a_waiting_period_of_30_days_by_default(kms_admin_client, demo, kms_admin):
     key = make_key("kms-enabled", demo, kms_admin)
     url = reverse("console:key-action", kwargs={"region": REGION, "key_id": key.key_id, "action": "schedule-deletion"})
 
-    response = admin_client.get(url)
+    response = kms_admin_client.get(url)
 
     page = html(response)
     assert response.context["form"]["pending_window_days"].value() == 30
@@ -144,11 +139,11 @@ def test_schedule_deletion_page_asks_for_a_waiting_period_of_30_days_by_default(
     assert snapshot(key)[0] == states.ENABLED
 
 
-def test_the_list_opens_the_confirmation_page_for_the_checked_keys(admin_client, demo, kms_admin):
+def test_the_list_opens_the_confirmation_page_for_the_checked_keys(kms_admin_client, demo, kms_admin):
     one = make_key("kms-enabled", demo, kms_admin, alias="alias/one")
     two = make_key("external-pending-import", demo, kms_admin, alias="alias/two")
 
-    response = admin_client.post(ACTIONS_URL, {"action": "schedule-deletion", "key_id": [one.key_id, two.key_id]})
+    response = kms_admin_client.post(ACTIONS_URL, {"action": "schedule-deletion", "key_id": [one.key_id, two.key_id]})
 
     assert response.status_code == 200
     page = html(response)
@@ -156,7 +151,7 @@ def test_the_list_opens_the_confirmation_page_for_the_checked_keys(admin_client,
     assert one.key_id in page and two.key_id in page
     assert snapshot(one)[0] == states.ENABLED and snapshot(two)[0] == states.PENDING_IMPORT
 
-    post_action(admin_client, "schedule-deletion", one.key_id, two.key_id, pending_window_days="30")
+    post_action(kms_admin_client, "schedule-deletion", one.key_id, two.key_id, pending_window_days="30")
     assert snapshot(one)[0] == snapshot(two)[0] == states.PENDING_DELETION
 
 
@@ -169,10 +164,12 @@ def test_the_list_opens_the_confirmation_page_for_the_checked_keys(admin_client,
         ("", "Enter a waiting period between 7 and 30 days."),
     ],
 )
-def test_a_waiting_period_outside_7_to_30_asks_again_and_changes_nothing(admin_client, demo, kms_admin, days, message):
+def test_a_waiting_period_outside_7_to_30_asks_again_and_changes_nothing(
+    kms_admin_client, demo, kms_admin, days, message
+):
     key = make_key("kms-enabled", demo, kms_admin)
 
-    response = post_action(admin_client, "schedule-deletion", key.key_id, pending_window_days=days)
+    response = post_action(kms_admin_client, "schedule-deletion", key.key_id, pending_window_days=days)
 
     assert response.status_code == 400
     assert message in html(response)
@@ -182,8 +179,8 @@ def test_a_waiting_period_outside_7_to_30_asks_again_and_changes_nothing(admin_c
 # ---------------------------------------------------------------- the list's form
 
 
-def test_no_keys_checked_says_so(admin_client):
-    response = admin_client.post(ACTIONS_URL, {"action": "disable"})
+def test_no_keys_checked_says_so(kms_admin_client):
+    response = kms_admin_client.post(ACTIONS_URL, {"action": "disable"})
 
     assert response["Location"] == LIST_URL
     assert flashed(response) == [
@@ -191,20 +188,20 @@ def test_no_keys_checked_says_so(admin_client):
     ]
 
 
-def test_an_unknown_action_is_refused(admin_client, demo, kms_admin):
+def test_an_unknown_action_is_refused(kms_admin_client, demo, kms_admin):
     key = make_key("kms-enabled", demo, kms_admin)
 
-    response = admin_client.post(ACTIONS_URL, {"action": "explode", "key_id": key.key_id})
+    response = kms_admin_client.post(ACTIONS_URL, {"action": "explode", "key_id": key.key_id})
 
     assert flashed(response) == [("error", "Choose a key action from the menu.")]
     assert snapshot(key)[0] == states.ENABLED
 
 
-def test_each_key_is_answered_on_its_own(admin_client, demo, kms_admin):
+def test_each_key_is_answered_on_its_own(kms_admin_client, demo, kms_admin):
     disabled = make_key("kms-disabled", demo, kms_admin, alias="alias/was-disabled")
     pending = make_key("external-pending-import", demo, kms_admin, alias="alias/pending")
 
-    response = post_action(admin_client, "enable", disabled.key_id, pending.key_id)
+    response = post_action(kms_admin_client, "enable", disabled.key_id, pending.key_id)
 
     assert flashed(response) == [
         ("success", "Enabled was-disabled."),
@@ -214,10 +211,10 @@ def test_each_key_is_answered_on_its_own(admin_client, demo, kms_admin):
     assert snapshot(pending)[0] == states.PENDING_IMPORT
 
 
-def test_errors_are_shown_on_the_page_after_the_redirect(admin_client, demo, kms_admin):
+def test_errors_are_shown_on_the_page_after_the_redirect(kms_admin_client, demo, kms_admin):
     pending = make_key("external-pending-import", demo, kms_admin)
 
-    response = admin_client.post(
+    response = kms_admin_client.post(
         ACTIONS_URL, {"action": "disable", "key_id": pending.key_id, "next": detail(pending)}, follow=True
     )
 
@@ -226,33 +223,33 @@ def test_errors_are_shown_on_the_page_after_the_redirect(admin_client, demo, kms
     assert f"KMSInvalidStateException: {pending.arn} is pending import." in page
 
 
-def test_another_accounts_key_id_is_not_found(admin_client, external_user):
+def test_another_accounts_key_id_is_not_found(kms_admin_client, external_user):
     from keys.services import keys as key_service
 
     theirs = key_service.create_key(external_user)
 
-    response = post_action(admin_client, "disable", theirs.key_id)
+    response = post_action(kms_admin_client, "disable", theirs.key_id)
 
     [(level, text)] = flashed(response)
     assert level == "error" and text.startswith("NotFoundException: ")
     assert snapshot(theirs)[0] == states.ENABLED
 
 
-def test_add_or_edit_tags_goes_to_the_tag_editor_of_one_key(admin_client, demo, kms_admin):
+def test_add_or_edit_tags_goes_to_the_tag_editor_of_one_key(kms_admin_client, demo, kms_admin):
     one = make_key("kms-enabled", demo, kms_admin, alias="alias/one")
     two = make_key("kms-disabled", demo, kms_admin, alias="alias/two")
 
-    response = admin_client.post(ACTIONS_URL, {"action": "edit-tags", "key_id": one.key_id})
+    response = kms_admin_client.post(ACTIONS_URL, {"action": "edit-tags", "key_id": one.key_id})
     assert response["Location"] == reverse("console:key-tags", kwargs={"region": REGION, "key_id": one.key_id})
 
-    response = admin_client.post(ACTIONS_URL, {"action": "edit-tags", "key_id": [one.key_id, two.key_id]})
+    response = kms_admin_client.post(ACTIONS_URL, {"action": "edit-tags", "key_id": [one.key_id, two.key_id]})
     assert flashed(response) == [("error", "Select only one key to add or edit tags.")]
 
 
-def test_next_must_stay_on_this_site(admin_client, demo, kms_admin):
+def test_next_must_stay_on_this_site(kms_admin_client, demo, kms_admin):
     key = make_key("kms-enabled", demo, kms_admin)
 
-    response = admin_client.post(
+    response = kms_admin_client.post(
         ACTIONS_URL, {"action": "disable", "key_id": key.key_id, "next": "https://evil.example/phish"}
     )
 
@@ -278,8 +275,8 @@ def test_key_actions_need_a_signed_in_user(client, demo, kms_admin):
     assert snapshot(key)[0] == states.ENABLED
 
 
-def test_key_actions_only_accept_post(admin_client):
-    assert admin_client.get(ACTIONS_URL).status_code == 405
+def test_key_actions_only_accept_post(kms_admin_client):
+    assert kms_admin_client.get(ACTIONS_URL).status_code == 405
 
 
 # ---------------------------------------------------------------- the gate decides for the console too
@@ -332,11 +329,11 @@ def test_a_key_administrator_can_schedule_deletion(client, demo, kms_admin):
     assert event.error_code == "" and event.principal_arn == demo["KMSAdminUser"].arn
 
 
-def test_a_confirmation_page_the_state_refuses_says_so_before_anything_is_typed(admin_client, demo, kms_admin):
+def test_a_confirmation_page_the_state_refuses_says_so_before_anything_is_typed(kms_admin_client, demo, kms_admin):
     key = make_key("kms-pending-deletion", demo, kms_admin)
     url = reverse("console:key-action", kwargs={"region": REGION, "key_id": key.key_id, "action": "schedule-deletion"})
 
-    page = html(admin_client.get(url))
+    page = html(kms_admin_client.get(url))
 
     assert f"{key.arn} is pending deletion." in page
     assert 'class="btn btn--primary" disabled>Schedule deletion<' in page

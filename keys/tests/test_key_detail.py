@@ -69,11 +69,6 @@ def html(response) -> str:
 
 
 @pytest.fixture
-def admin_client(client, demo):
-    return signed_in(demo["KMSAdminUser"], client)
-
-
-@pytest.fixture
 def external_key(demo, kms_admin):
     return make_key("external-pending-import", demo, kms_admin, alias="alias/byok")
 
@@ -81,10 +76,10 @@ def external_key(demo, kms_admin):
 # ---------------------------------------------------------------- the summary
 
 
-def test_summary_shows_alias_arn_id_status_origin_dates_and_expiration(admin_client, demo, kms_admin):
+def test_summary_shows_alias_arn_id_status_origin_dates_and_expiration(kms_admin_client, demo, kms_admin):
     key = make_key("external-enabled", demo, kms_admin, alias="alias/imported")
 
-    page = html(admin_client.get(detail(key)))
+    page = html(kms_admin_client.get(detail(key)))
 
     assert "imported" in page
     assert key.arn in page and key.key_id in page
@@ -95,34 +90,34 @@ def test_summary_shows_alias_arn_id_status_origin_dates_and_expiration(admin_cli
     assert "Key Material" in page
 
 
-def test_summary_of_material_that_does_not_expire_says_so(admin_client, external_key, kms_admin):
+def test_summary_of_material_that_does_not_expire_says_so(kms_admin_client, external_key, kms_admin):
     import_material(kms_admin, external_key, os.urandom(32))
 
-    assert "This key material does not expire" in html(admin_client.get(detail(external_key)))
+    assert "This key material does not expire" in html(kms_admin_client.get(detail(external_key)))
 
 
-def test_a_pending_deletion_key_shows_its_deletion_date(admin_client, demo, kms_admin):
+def test_a_pending_deletion_key_shows_its_deletion_date(kms_admin_client, demo, kms_admin):
     key = make_key("kms-pending-deletion", demo, kms_admin)
 
-    page = html(admin_client.get(detail(key)))
+    page = html(kms_admin_client.get(detail(key)))
 
     assert "Pending Deletion" in page
     assert "<dt>Deletion date</dt>" in page
     assert f"{key.deletion_date:%b} {key.deletion_date.day}, {key.deletion_date.year}" in page
 
 
-def test_aws_origin_keys_have_no_key_material_section(admin_client, demo, kms_admin):
+def test_aws_origin_keys_have_no_key_material_section(kms_admin_client, demo, kms_admin):
     key = make_key("kms-enabled", demo, kms_admin)
 
-    page = html(admin_client.get(detail(key)))
+    page = html(kms_admin_client.get(detail(key)))
 
     assert "<dt>Origin</dt><dd>AWS</dd>" in page
     assert "Key Material</h2>" not in page
     assert "Download wrapping key and import token" not in page
 
 
-def test_the_list_reaches_the_page_by_alias(admin_client, external_key):
-    listing = html(admin_client.get(reverse("console:encryption-keys") + f"?region={REGION}"))
+def test_the_list_reaches_the_page_by_alias(kms_admin_client, external_key):
+    listing = html(kms_admin_client.get(reverse("console:encryption-keys") + f"?region={REGION}"))
 
     assert detail(external_key) in listing
 
@@ -189,11 +184,11 @@ def test_key_actions_offered_are_what_the_key_state_table_allows(client, demo, k
         ("external-pending-deletion-without-material", False, False, False),
     ],
 )
-def test_key_material_links_follow_the_state(admin_client, demo, kms_admin, kind, download, upload, delete):
+def test_key_material_links_follow_the_state(kms_admin_client, demo, kms_admin, kind, download, upload, delete):
     key = make_key(kind, demo, kms_admin)
     wizard = reverse("console:import-key-material", kwargs={"region": REGION, "key_id": key.key_id})
 
-    page = html(admin_client.get(detail(key)))
+    page = html(kms_admin_client.get(detail(key)))
 
     assert (f'href="{wizard}?step=download">Download wrapping key and import token<' in page) is download
     assert (f'href="{wizard}?step=upload">Upload key material<' in page) is upload
@@ -230,13 +225,13 @@ def test_another_accounts_key_by_url_is_not_found(client, demo, external_user):
     assert "external account&#x27;s key" not in page
 
 
-def test_an_unknown_key_or_region_is_not_found_never_a_server_error(admin_client):
+def test_an_unknown_key_or_region_is_not_found_never_a_server_error(kms_admin_client):
     missing = reverse("console:key-detail", kwargs={"region": REGION, "key_id": "00000000-0000-0000-0000-000000000000"})
-    assert admin_client.get(missing).status_code == 404
+    assert kms_admin_client.get(missing).status_code == 404
     junk = reverse("console:key-detail", kwargs={"region": REGION, "key_id": "not-a-key"})
-    assert admin_client.get(junk).status_code == 404
+    assert kms_admin_client.get(junk).status_code == 404
     nowhere = reverse("console:key-detail", kwargs={"region": "xx-nowhere-9", "key_id": "not-a-key"})
-    assert admin_client.get(nowhere).status_code == 404
+    assert kms_admin_client.get(nowhere).status_code == 404
 
 
 def test_access_denied_is_a_403_page_in_the_apis_words(client, demo, admin):
@@ -268,10 +263,10 @@ def test_a_key_user_sees_the_key_but_not_its_policy_or_tags(client, demo, extern
 # ---------------------------------------------------------------- description
 
 
-def test_save_changes_updates_the_description(admin_client, external_key):
+def test_save_changes_updates_the_description(kms_admin_client, external_key):
     url = reverse("console:key-description", kwargs={"region": REGION, "key_id": external_key.key_id})
 
-    response = admin_client.post(url, {"description": "Imported for the audit"}, follow=True)
+    response = kms_admin_client.post(url, {"description": "Imported for the audit"}, follow=True)
 
     external_key.refresh_from_db()
     assert external_key.description == "Imported for the audit"
@@ -281,11 +276,11 @@ def test_save_changes_updates_the_description(admin_client, external_key):
     ).exists()
 
 
-def test_a_description_over_8192_characters_is_refused_and_kept_in_the_box(admin_client, external_key):
+def test_a_description_over_8192_characters_is_refused_and_kept_in_the_box(kms_admin_client, external_key):
     url = reverse("console:key-description", kwargs={"region": REGION, "key_id": external_key.key_id})
     typed = "x" * 8193
 
-    response = admin_client.post(url, {"description": typed})
+    response = kms_admin_client.post(url, {"description": typed})
 
     assert response.status_code == 400
     assert "ValidationException" in html(response)
@@ -294,21 +289,21 @@ def test_a_description_over_8192_characters_is_refused_and_kept_in_the_box(admin
     assert external_key.description == ""
 
 
-def test_html_in_the_description_is_shown_as_text(admin_client, external_key, kms_admin):
+def test_html_in_the_description_is_shown_as_text(kms_admin_client, external_key, kms_admin):
     key_service.update_key_description(kms_admin, key_id=external_key.key_id, description="<script>alert(1)</script>")
 
-    page = html(admin_client.get(detail(external_key)))
+    page = html(kms_admin_client.get(detail(external_key)))
 
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
-def test_a_pending_deletion_key_offers_no_description_editor_and_refuses_one(admin_client, demo, kms_admin):
+def test_a_pending_deletion_key_offers_no_description_editor_and_refuses_one(kms_admin_client, demo, kms_admin):
     key = make_key("external-pending-deletion-without-material", demo, kms_admin)
     url = reverse("console:key-description", kwargs={"region": REGION, "key_id": key.key_id})
 
-    assert 'action="' + url not in html(admin_client.get(detail(key)))
-    response = admin_client.post(url, {"description": "late"})
+    assert 'action="' + url not in html(kms_admin_client.get(detail(key)))
+    response = kms_admin_client.post(url, {"description": "late"})
 
     assert response.status_code == 400
     assert "KMSInvalidStateException" in html(response) and f"{key.arn} is pending deletion." in html(response)
@@ -323,8 +318,8 @@ def policy_url(key: Key) -> str:
     return reverse("console:key-policy", kwargs={"region": key.region, "key_id": key.key_id})
 
 
-def test_default_view_lists_administrators_users_and_the_delete_check_box(admin_client, external_key):
-    page = html(admin_client.get(detail(external_key)))
+def test_default_view_lists_administrators_users_and_the_delete_check_box(kms_admin_client, external_key):
+    page = html(kms_admin_client.get(detail(external_key)))
 
     assert "Key Administrators" in page and "Key Users" in page
     admins, users = page.split('id="administrators-title"', 1)[1].split('id="users-title"', 1)
@@ -335,8 +330,8 @@ def test_default_view_lists_administrators_users_and_the_delete_check_box(admin_
     assert "Switch to policy view" in page
 
 
-def test_policy_view_shows_the_json_in_a_labelled_text_box_and_switches_back(admin_client, external_key):
-    page = html(admin_client.get(detail(external_key) + "?view=policy"))
+def test_policy_view_shows_the_json_in_a_labelled_text_box_and_switches_back(kms_admin_client, external_key):
+    page = html(kms_admin_client.get(detail(external_key) + "?view=policy"))
 
     assert '<label class="field__label" for="id_policy">Key policy</label>' in page
     assert json.loads(external_key.policy)["Id"] == "key-consolepolicy-2"
@@ -344,8 +339,8 @@ def test_policy_view_shows_the_json_in_a_labelled_text_box_and_switches_back(adm
     assert "Switch to default view" in page
 
 
-def test_switching_views_with_htmx_renders_only_the_policy_section(admin_client, external_key):
-    response = admin_client.get(detail(external_key) + "?view=policy", headers={"HX-Request": "true"})
+def test_switching_views_with_htmx_renders_only_the_policy_section(kms_admin_client, external_key):
+    response = kms_admin_client.get(detail(external_key) + "?view=policy", headers={"HX-Request": "true"})
 
     page = html(response)
     assert page.lstrip().startswith('<section class="panel section" id="key-policy"')
@@ -353,12 +348,12 @@ def test_switching_views_with_htmx_renders_only_the_policy_section(admin_client,
     assert "HX-Request" in response["Vary"]
 
 
-def test_saving_a_policy_in_the_policy_view(admin_client, external_key, demo):
+def test_saving_a_policy_in_the_policy_view(kms_admin_client, external_key, demo):
     document = json.loads(external_key.policy)
     document["Statement"][2]["Principal"]["AWS"] = [demo["KMSUser"].arn, "arn:aws:iam::111122223333:role/KMSRole"]
     typed = json.dumps(document, indent=4)
 
-    response = admin_client.post(policy_url(external_key), {"policy": typed}, follow=True)
+    response = kms_admin_client.post(policy_url(external_key), {"policy": typed}, follow=True)
 
     external_key.refresh_from_db()
     assert external_key.policy == typed
@@ -374,10 +369,12 @@ def test_saving_a_policy_in_the_policy_view(admin_client, external_key, demo):
     ],
     ids=["not-json", "no-principal", "over-32kb"],
 )
-def test_a_bad_policy_is_refused_in_the_consoles_words_and_kept_in_the_box(admin_client, external_key, typed, error):
+def test_a_bad_policy_is_refused_in_the_consoles_words_and_kept_in_the_box(
+    kms_admin_client, external_key, typed, error
+):
     before = external_key.policy
 
-    response = admin_client.post(policy_url(external_key), {"policy": typed})
+    response = kms_admin_client.post(policy_url(external_key), {"policy": typed})
 
     assert response.status_code == 400
     page = html(response)
@@ -388,23 +385,23 @@ def test_a_bad_policy_is_refused_in_the_consoles_words_and_kept_in_the_box(admin
     assert external_key.policy == before
 
 
-def test_a_policy_that_locks_the_editor_out_is_refused(admin_client, external_key, demo):
+def test_a_policy_that_locks_the_editor_out_is_refused(kms_admin_client, external_key, demo):
     document = json.loads(external_key.policy)
     document["Statement"] = [s for s in document["Statement"] if s["Sid"] != policy.SID_ROOT]
     document["Statement"][0]["Action"] = ["kms:Describe*"]
 
-    response = admin_client.post(policy_url(external_key), {"policy": json.dumps(document)})
+    response = kms_admin_client.post(policy_url(external_key), {"policy": json.dumps(document)})
 
     assert response.status_code == 400
     assert policy.LOCKOUT_MESSAGE in html(response)
 
 
-def test_a_policy_not_in_the_console_layout_offers_only_the_policy_view(admin_client, external_key, kms_admin):
+def test_a_policy_not_in_the_console_layout_offers_only_the_policy_view(kms_admin_client, external_key, kms_admin):
     document = json.loads(external_key.policy)
     document["Statement"][1]["Sid"] = "Custom administrators"
     key_service.put_key_policy(kms_admin, key_id=external_key.key_id, policy_text=json.dumps(document))
 
-    page = html(admin_client.get(detail(external_key)))
+    page = html(kms_admin_client.get(detail(external_key)))
 
     assert 'id="id_policy"' in page
     assert "does not follow the layout the console creates" in page
@@ -415,13 +412,13 @@ def principals_url(key: Key, role: str) -> str:
     return reverse("console:key-principals", kwargs={"region": key.region, "key_id": key.key_id, "role": role})
 
 
-def test_add_picks_from_the_accounts_users_and_roles(admin_client, external_key, demo):
-    page = html(admin_client.get(principals_url(external_key, "administrators")))
+def test_add_picks_from_the_accounts_users_and_roles(kms_admin_client, external_key, demo):
+    page = html(kms_admin_client.get(principals_url(external_key, "administrators")))
     assert "KMSAdminRole" in page and "KMSRole" in page and "Admin" in page
     assert 'value="' + demo["KMSAdminUser"].arn + '"' not in page  # already an administrator
 
     role = "arn:aws:iam::111122223333:role/KMSAdminRole"
-    response = admin_client.post(
+    response = kms_admin_client.post(
         principals_url(external_key, "administrators"), {"op": "add", "principal": [role]}, follow=True
     )
 
@@ -432,9 +429,9 @@ def test_add_picks_from_the_accounts_users_and_roles(admin_client, external_key,
     assert "Added to Key Administrators: KMSAdminRole." in html(response)
 
 
-def test_add_refuses_a_principal_of_another_account(admin_client, external_key):
+def test_add_refuses_a_principal_of_another_account(kms_admin_client, external_key):
     before = external_key.policy
-    response = admin_client.post(
+    response = kms_admin_client.post(
         principals_url(external_key, "users"),
         {"op": "add", "principal": ["arn:aws:iam::444455556666:user/ExternalUser"]},
     )
@@ -445,8 +442,8 @@ def test_add_refuses_a_principal_of_another_account(admin_client, external_key):
     assert external_key.policy == before
 
 
-def test_remove_takes_key_users_out_of_both_statements(admin_client, external_key, demo):
-    response = admin_client.post(
+def test_remove_takes_key_users_out_of_both_statements(kms_admin_client, external_key, demo):
+    response = kms_admin_client.post(
         principals_url(external_key, "users"), {"op": "remove", "principal": [demo["KMSUser"].arn]}, follow=True
     )
 
@@ -457,10 +454,10 @@ def test_remove_takes_key_users_out_of_both_statements(admin_client, external_ke
     assert "Removed from Key Users: KMSUser." in html(response)
 
 
-def test_removing_yourself_as_the_only_administrator_is_refused(admin_client, external_key, demo):
+def test_removing_yourself_as_the_only_administrator_is_refused(kms_admin_client, external_key, demo):
     before = external_key.policy
 
-    response = admin_client.post(
+    response = kms_admin_client.post(
         principals_url(external_key, "administrators"), {"op": "remove", "principal": [demo["KMSAdminUser"].arn]}
     )
 
@@ -470,17 +467,17 @@ def test_removing_yourself_as_the_only_administrator_is_refused(admin_client, ex
     assert external_key.policy == before
 
 
-def test_clearing_allow_key_administrators_to_delete_removes_the_deletion_permissions(admin_client, external_key):
+def test_clearing_allow_key_administrators_to_delete_removes_the_deletion_permissions(kms_admin_client, external_key):
     url = reverse("console:key-admins-can-delete", kwargs={"region": REGION, "key_id": external_key.key_id})
 
-    admin_client.post(url, {})
+    kms_admin_client.post(url, {})
 
     external_key.refresh_from_db()
     document = json.loads(external_key.policy)
     assert not policy.admins_can_delete(document)
     assert not set(policy.DELETE_ACTIONS) & set(document["Statement"][1]["Action"])
 
-    admin_client.post(url, {"admins_can_delete": "on"})
+    kms_admin_client.post(url, {"admins_can_delete": "on"})
     external_key.refresh_from_db()
     assert policy.admins_can_delete(json.loads(external_key.policy))
 
@@ -505,12 +502,12 @@ def key_tags(key: Key) -> list[tuple[str, str]]:
     return list(key.tags.order_by("tag_key").values_list("tag_key", "tag_value"))
 
 
-def test_tags_are_added_edited_and_removed(admin_client, external_key, kms_admin):
+def test_tags_are_added_edited_and_removed(kms_admin_client, external_key, kms_admin):
     key_service.tag_resource(kms_admin, key_id=external_key.key_id, tags=[("team", "red"), ("old", "x")])
-    page = html(admin_client.get(tags_url(external_key)))
+    page = html(kms_admin_client.get(tags_url(external_key)))
     assert 'value="team"' in page and 'value="red"' in page
 
-    response = admin_client.post(
+    response = kms_admin_client.post(
         tags_url(external_key), tag_post([("team", "blue"), ("env", "training"), ("", "")]), follow=True
     )
 
@@ -530,10 +527,10 @@ def test_tags_are_added_edited_and_removed(admin_client, external_key, kms_admin
     ],
     ids=["reserved", "duplicate", "no-key", "long-key", "too-many"],
 )
-def test_bad_tags_are_refused_with_what_was_typed_kept(admin_client, external_key, kms_admin, rows, error):
+def test_bad_tags_are_refused_with_what_was_typed_kept(kms_admin_client, external_key, kms_admin, rows, error):
     key_service.tag_resource(kms_admin, key_id=external_key.key_id, tags=[("keep", "me")])
 
-    response = admin_client.post(tags_url(external_key), tag_post(rows))
+    response = kms_admin_client.post(tags_url(external_key), tag_post(rows))
 
     assert response.status_code == 400
     page = html(response)
@@ -542,33 +539,33 @@ def test_bad_tags_are_refused_with_what_was_typed_kept(admin_client, external_ke
     assert key_tags(external_key) == [("keep", "me")]
 
 
-def test_add_tag_and_remove_rearrange_rows_without_saving(admin_client, external_key):
-    added = html(admin_client.post(tags_url(external_key), tag_post([("a", "1")], add_row="1")))
+def test_add_tag_and_remove_rearrange_rows_without_saving(kms_admin_client, external_key):
+    added = html(kms_admin_client.post(tags_url(external_key), tag_post([("a", "1")], add_row="1")))
     assert added.count('name="form-') >= 4 and "form-1-tag_key" in added
 
-    removed = html(admin_client.post(tags_url(external_key), tag_post([("a", "1"), ("b", "2")], remove_row="0")))
+    removed = html(kms_admin_client.post(tags_url(external_key), tag_post([("a", "1"), ("b", "2")], remove_row="0")))
     assert 'value="b"' in removed and 'value="a"' not in removed
     assert key_tags(external_key) == []
 
 
-def test_tags_with_html_are_shown_as_text(admin_client, external_key, kms_admin):
+def test_tags_with_html_are_shown_as_text(kms_admin_client, external_key, kms_admin):
     key_service.tag_resource(
         kms_admin, key_id=external_key.key_id, tags=[("<b>k</b>", '"><img src=x onerror=alert(1)>')]
     )
 
-    page = html(admin_client.get(detail(external_key)))
+    page = html(kms_admin_client.get(detail(external_key)))
 
     assert "<b>k</b>" not in page and "<img src=x" not in page
     assert "&lt;b&gt;k&lt;/b&gt;" in page
 
 
-def test_the_tag_editor_of_a_pending_deletion_key_shows_the_refusal(admin_client, demo, kms_admin):
+def test_the_tag_editor_of_a_pending_deletion_key_shows_the_refusal(kms_admin_client, demo, kms_admin):
     key = make_key("external-pending-deletion-without-material", demo, kms_admin)
 
-    page = html(admin_client.get(tags_url(key)))
+    page = html(kms_admin_client.get(tags_url(key)))
     assert f"{key.arn} is pending deletion." in page
 
-    response = admin_client.post(tags_url(key), tag_post([("late", "tag")], save="1"))
+    response = kms_admin_client.post(tags_url(key), tag_post([("late", "tag")], save="1"))
     assert response.status_code == 400
     assert key_tags(key) == []
 
@@ -576,13 +573,13 @@ def test_the_tag_editor_of_a_pending_deletion_key_shows_the_refusal(admin_client
 # ---------------------------------------------------------------- lifecycle
 
 
-def test_lifecycle_of_a_created_imported_deleted_reimported_key(admin_client, external_key, kms_admin):
+def test_lifecycle_of_a_created_imported_deleted_reimported_key(kms_admin_client, external_key, kms_admin):
     material = os.urandom(32)
     import_material(kms_admin, external_key, material, valid_to=clock.now() + dt.timedelta(days=30))
     importing.delete_imported_key_material(kms_admin, key_id=external_key.key_id)
     import_material(kms_admin, external_key, material, valid_to=clock.now() + dt.timedelta(days=60))
 
-    response = admin_client.get(detail(external_key))
+    response = kms_admin_client.get(detail(external_key))
 
     marks = [m.label for m in response.context["timeline"].marks]
     assert marks == [
@@ -615,12 +612,12 @@ def test_lifecycle_shows_who_was_denied(client, demo, external_key, kms_user):
     assert "timeline__mark--denied" in page
 
 
-def test_lifecycle_shows_expiry_as_a_service_event(admin_client, external_key, kms_admin, time_machine):
+def test_lifecycle_shows_expiry_as_a_service_event(kms_admin_client, external_key, kms_admin, time_machine):
     time_machine.move_to(clock.now())
     import_material(kms_admin, external_key, os.urandom(32), valid_to=clock.now() + dt.timedelta(days=2))
     time_machine.shift(dt.timedelta(days=3))
 
-    response = admin_client.get(detail(external_key))
+    response = kms_admin_client.get(detail(external_key))
 
     external_key.refresh_from_db()
     assert external_key.state == states.PENDING_IMPORT
@@ -629,7 +626,9 @@ def test_lifecycle_shows_expiry_as_a_service_event(admin_client, external_key, k
     assert "AWS <span" in html(response)  # the service event's Who
 
 
-def test_the_page_costs_the_same_queries_whatever_the_history(admin_client, demo, kms_admin, django_assert_num_queries):
+def test_the_page_costs_the_same_queries_whatever_the_history(
+    kms_admin_client, demo, kms_admin, django_assert_num_queries
+):
     quiet = make_key("external-pending-import", demo, kms_admin, alias="alias/quiet")
     busy = make_key("external-enabled", demo, kms_admin, alias="alias/busy")
     for _ in range(15):
@@ -642,7 +641,7 @@ def test_the_page_costs_the_same_queries_whatever_the_history(admin_client, demo
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as quiet_queries:
-        assert admin_client.get(detail(quiet)).status_code == 200
+        assert kms_admin_client.get(detail(quiet)).status_code == 200
     with django_assert_num_queries(len(quiet_queries)):
-        response = admin_client.get(detail(busy))
+        response = kms_admin_client.get(detail(busy))
     assert len(response.context["timeline"].marks) > 30
