@@ -272,6 +272,17 @@ def key_policy(request: HttpRequest, region: str, key_id: str) -> HttpResponse:
     return redirect(detail_url(region, key.key_id, "key-policy"))
 
 
+def _subpage_context(key: Key, anchor: str) -> dict[str, Any]:
+    """What a page under the key's details shows around its form: the breadcrumb, and the way back."""
+    return {
+        "nav": "encryption-keys",
+        "key": key,
+        "aliases": selectors.key_aliases(key),
+        "list_url": key_list_url(key.region),
+        "detail_url": detail_url(key.region, key.key_id, anchor),
+    }
+
+
 def _edit_policy(actor: Actor, key: Key, change: Callable[[dict], dict]) -> None:
     """Apply a default-view change to the policy this user reads, and save it with PutKeyPolicy."""
     document = json.loads(key_service.get_key_policy(actor, key_id=key.key_id))
@@ -291,25 +302,15 @@ def key_principals(request: HttpRequest, region: str, key_id: str, role: str) ->
     actor, key, failure = _load(request, region, key_id)
     if failure:
         return failure
-    directory = selectors.account_principals(key.account_id)
-    op = request.POST.get("op", "add")
-    if request.method == "POST" and op == "remove":
+    if request.method == "POST" and request.POST.get("op", "add") == "remove":
         return _remove_principals(request, actor, key, role)
-    context = {
-        "nav": "encryption-keys",
-        "key": key,
-        "role": role,
-        "role_title": ROLES[role],
-        "list_url": key_list_url(region),
-        "detail_url": detail_url(region, key.key_id, "key-policy"),
-        "aliases": selectors.key_aliases(key),
-    }
+    context = {**_subpage_context(key, "key-policy"), "role": role, "role_title": ROLES[role]}
     try:
         document = json.loads(key_service.get_key_policy(actor, key_id=key.key_id))
     except KmsError as exc:
         return render(request, "keys/key_detail/add_principals.html", {**context, "error": exc}, status=403)
     members = _members(document, role)
-    candidates = [p for p in directory if p.arn not in members]
+    candidates = [p for p in selectors.account_principals(key.account_id) if p.arn not in members]
     form = PrincipalsForm(request.POST or None, choices=[p.arn for p in candidates])
     context.update({"candidates": candidates, "form": form})
     if request.method != "POST":
@@ -401,14 +402,7 @@ def key_tags(request: HttpRequest, region: str, key_id: str) -> HttpResponse:
     if failure:
         return failure
     refusal = key_service.aws_managed_refusal(key) or state_refusal(key, "TagResource")
-    context: dict[str, Any] = {
-        "nav": "encryption-keys",
-        "key": key,
-        "aliases": selectors.key_aliases(key),
-        "list_url": key_list_url(region),
-        "detail_url": detail_url(region, key.key_id, "tags"),
-        "refusal": refusal,
-    }
+    context: dict[str, Any] = {**_subpage_context(key, "tags"), "refusal": refusal}
     status = 200
     if request.method != "POST":
         try:
