@@ -272,10 +272,11 @@ def key_policy(request: HttpRequest, region: str, key_id: str) -> HttpResponse:
     return redirect(detail_url(region, key.key_id, "key-policy"))
 
 
-def _subpage_context(key: Key, anchor: str) -> dict[str, Any]:
-    """What a page under the key's details shows around its form: the breadcrumb, and the way back."""
+def _subpage_context(key: Key, anchor: str, heading: str) -> dict[str, Any]:
+    """What a page under the key's details shows around its form: its heading, the breadcrumb and the way back."""
     return {
         "nav": "encryption-keys",
+        "heading": heading,
         "key": key,
         "aliases": selectors.key_aliases(key),
         "list_url": key_list_url(key.region),
@@ -304,7 +305,8 @@ def key_principals(request: HttpRequest, region: str, key_id: str, role: str) ->
         return failure
     if request.method == "POST" and request.POST.get("op", "add") == "remove":
         return _remove_principals(request, actor, key, role)
-    context = {**_subpage_context(key, "key-policy"), "role": role, "role_title": ROLES[role]}
+    heading = f"Add {ROLES[role].lower()}"
+    context = {**_subpage_context(key, "key-policy", heading), "role": role, "role_title": ROLES[role]}
     try:
         document = json.loads(key_service.get_key_policy(actor, key_id=key.key_id))
     except KmsError as exc:
@@ -402,7 +404,7 @@ def key_tags(request: HttpRequest, region: str, key_id: str) -> HttpResponse:
     if failure:
         return failure
     refusal = key_service.aws_managed_refusal(key) or state_refusal(key, "TagResource")
-    context: dict[str, Any] = {**_subpage_context(key, "tags"), "refusal": refusal}
+    context: dict[str, Any] = {**_subpage_context(key, "tags", "Add or edit tags"), "refusal": refusal}
     status = 200
     if request.method != "POST":
         try:
