@@ -43,7 +43,7 @@ class PrincipalsForm(forms.Form):
 
     error_messages = {
         "none": "Select at least one user or role.",
-        "unknown": "%(arn)s is not a user or role of this account.",
+        "invalid_choice": "%(value)s is not a user or role of this account.",
     }
 
     principal = forms.MultipleChoiceField(required=False)
@@ -51,7 +51,7 @@ class PrincipalsForm(forms.Form):
     def __init__(self, *args, choices: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["principal"].choices = [(arn, arn) for arn in choices]
-        self.fields["principal"].error_messages["invalid_choice"] = "%(value)s is not a user or role of this account."
+        self.fields["principal"].error_messages["invalid_choice"] = self.error_messages["invalid_choice"]
 
     def clean_principal(self) -> list[str]:
         chosen = self.cleaned_data["principal"]
