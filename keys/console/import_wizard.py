@@ -158,7 +158,7 @@ def parameters_zip(params: ImportParameters, token: bytes) -> tuple[bytes, dict[
 
 
 def _parse_body_first(view):
-    """Parse the body with the size-limited upload handler before the CSRF check reads it.
+    """Refuse an unknown region (404), then parse the body with the size-limited upload handler before the CSRF check.
 
     The handler must be in place before anything touches request.POST, and CsrfViewMiddleware does
     in process_view: hence csrf_exempt outside and csrf_protect inside. A body Django refuses
@@ -303,7 +303,6 @@ def import_key_material(request: HttpRequest, region: str, key_id: str) -> HttpR
 @principal_required
 @_parse_body_first
 def import_key_material_step(request: HttpRequest, region: str, key_id: str, step: str) -> HttpResponse:
-    _check_region(region)
     if step not in STEPS:
         raise Http404("Unknown step")
     if request.method in ("GET", "HEAD"):
@@ -353,7 +352,6 @@ def _finish(request: HttpRequest, region: str, key_id: str) -> HttpResponse:
 @_parse_body_first
 def download_import_parameters(request: HttpRequest, region: str, key_id: str) -> HttpResponse:
     """POST: GetParametersForImport, answered as ImportParameters.zip (or the step with the refusal)."""
-    _check_region(region)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     form = DownloadForm(request.POST)
