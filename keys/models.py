@@ -259,6 +259,9 @@ class AuditEvent(models.Model):
             # The Event history page always filters by Region (events are regional), and often by event name.
             models.Index(fields=["account", "region", "event_time"], name="audit_region_idx"),
             models.Index(fields=["account", "region", "event_name", "event_time"], name="audit_region_name_idx"),
+            # A key's events in a Region (the Event history's Key ID filter, which SQLite would otherwise
+            # serve from audit_region_idx, reading every event of the Region).
+            models.Index(fields=["account", "region", "key_id", "event_time"], name="audit_region_key_idx"),
         ]
 
 
