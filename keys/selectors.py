@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, Exists, OuterRef, Prefetch, Subquery, When
+from django.db.models import Case, Count, Exists, OuterRef, Prefetch, When
 from django.db.models.functions import Lower, Substr
 
 from keys import states, timeline
@@ -183,13 +183,11 @@ def key_list_page(
         keys = keys.filter(Exists(matching))
     total = keys.count()
     page = min(max(1, page), page_count(total, page_size))
-    first_alias = Alias.objects.filter(target_key=OuterRef("pk")).order_by("name").values("name")[:1]
     rows = (
-        keys.annotate(alias_name=Subquery(first_alias))
-        .order_by(Lower("alias_name").asc(nulls_last=True), "creation_date", "key_id")
+        keys.order_by(Lower("list_alias").asc(nulls_last=True), "creation_date", "key_id")
         .values(
             "key_id",
-            "alias_name",
+            "list_alias",
             "state",
             "origin",
             "key_manager",
@@ -202,7 +200,7 @@ def key_list_page(
         rows=[
             KeyRow(
                 key_id=row["key_id"],
-                alias=(row["alias_name"] or "").removeprefix(ALIAS_PREFIX),
+                alias=(row["list_alias"] or "").removeprefix(ALIAS_PREFIX),
                 state=row["state"],
                 origin=row["origin"],
                 key_manager=row["key_manager"],

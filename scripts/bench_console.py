@@ -66,6 +66,7 @@ def main() -> None:
         )
         keys.append(key)
         if i % 3 == 0:
+            key.list_alias = f"alias/bench-{i:06d}"
             aliases.append(
                 Alias(account_id=MAIN_ACCOUNT, region="us-west-2", name=f"alias/bench-{i:06d}", target_key=key,
                       creation_date=now, last_updated_date=now)

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import IntegrityError
+from django.db.models import OuterRef, Subquery
 
 from keys import clock, crypto, policy, states, vault
 from keys.errors import KmsError, not_found, validation
@@ -518,7 +519,7 @@ def create_alias(actor: Actor, *, alias_name: str, target_key_id: str) -> Alias:
         _ensure_alias_free(actor, alias_name)
         now = clock.now()
         try:
-            return Alias.objects.create(
+            alias = Alias.objects.create(
                 account_id=actor.account_id,
                 region=actor.region,
                 name=alias_name,
@@ -526,11 +527,19 @@ def create_alias(actor: Actor, *, alias_name: str, target_key_id: str) -> Alias:
                 creation_date=now,
                 last_updated_date=now,
             )
+            _refresh_list_alias(key.key_id)
+            return alias
         except IntegrityError:
             raise KmsError(
                 "AlreadyExistsException",
                 f"An alias with the name arn:aws:kms:{actor.region}:{actor.account_id}:{alias_name} already exists",
             ) from None
+
+
+def _refresh_list_alias(*key_ids: str) -> None:
+    """Keep Key.list_alias (the first alias by name, shown and sorted by the key list) true after an alias change."""
+    first = Alias.objects.filter(target_key=OuterRef("pk")).order_by("name").values("name")[:1]
+    Key.objects.filter(key_id__in=key_ids).update(list_alias=Subquery(first))
 
 
 def _alias(actor: Actor, alias_name: str) -> Alias:
@@ -552,9 +561,11 @@ def update_alias(actor: Actor, *, alias_name: str, target_key_id: str) -> Alias:
         call.key(alias.target_key_id, check_state=False)
         key = call.key(target_key_id, lock=True)
         _refuse_aws_managed(key)
+        previous_key_id = alias.target_key_id
         alias.target_key = key
         alias.last_updated_date = clock.now()
         alias.save(update_fields=["target_key", "last_updated_date"])
+        _refresh_list_alias(previous_key_id, key.key_id)
         return alias
 
 
@@ -564,6 +575,7 @@ def delete_alias(actor: Actor, *, alias_name: str) -> None:
         key = call.key(alias.target_key_id)
         _refuse_aws_managed(key)
         alias.delete()
+        _refresh_list_alias(key.key_id)
 
 
 def list_aliases(
@@ -672,4 +684,5 @@ def ensure_aws_managed_key(*, account_id: str, region: str, service: str) -> Key
         Alias.objects.create(
             account_id=account_id, region=region, name=name, target_key=key, creation_date=now, last_updated_date=now
         )
+        _refresh_list_alias(key_id)
     return key

@@ -59,6 +59,9 @@ def bulk_keys(account_id: str, region: str, count: int, *, alias_prefix: str | N
                 **values,
             )
         )
+    if alias_prefix is not None:
+        for i, key in enumerate(keys):
+            key.list_alias = f"alias/{alias_prefix}{i:05d}"
     Key.objects.bulk_create(keys, batch_size=1000)
     if alias_prefix is not None:
         Alias.objects.bulk_create(

@@ -258,3 +258,16 @@ def test_wrapping_key_pairs_come_from_the_pool_once_each(admin, external_key):
     ]
     assert set(taken[:2]) == pooled and taken[2] not in pooled
     assert WrappingKeyPair.objects.count() == 0
+
+
+def test_the_key_lists_alias_follows_every_alias_change(admin):
+    first = key_service.create_key(admin, alias="alias/zeta")
+    second = key_service.create_key(admin)
+    assert Key.objects.get(pk=first.pk).list_alias == "alias/zeta"
+    key_service.create_alias(admin, alias_name="alias/alpha", target_key_id=first.key_id)
+    assert Key.objects.get(pk=first.pk).list_alias == "alias/alpha"
+    key_service.update_alias(admin, alias_name="alias/alpha", target_key_id=second.key_id)
+    assert Key.objects.get(pk=first.pk).list_alias == "alias/zeta"
+    assert Key.objects.get(pk=second.pk).list_alias == "alias/alpha"
+    key_service.delete_alias(admin, alias_name="alias/alpha")
+    assert Key.objects.get(pk=second.pk).list_alias is None
