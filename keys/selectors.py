@@ -261,3 +261,202 @@ def key_lifecycle_events(key: Key, *, limit: int = 200) -> tuple[list, bool]:
         for when, name, event_type, who, error_code, record in reversed(rows[:limit])
     ]
     return events, len(rows) > limit
+
+
+# ---------------------------------------------------------------- the Event history page (event_history.py)
+
+EVENT_HISTORY_PAGE_SIZE = 50
+# "Download events" writes at most this many of the newest matching events.
+EVENT_DOWNLOAD_LIMIT = 10_000
+# The user name CloudTrail's console shows for AwsServiceEvent records (DeleteExpiredKeyMaterial, DeleteKey).
+SERVICE_USER_NAME = "AWS Internal"
+ROOT_USER_NAME = "root"
+
+
+@dataclass(frozen=True)
+class EventFilters:
+    """What the Event history is narrowed to; an empty value narrows nothing."""
+
+    event_name: str = ""
+    key_id: str = ""
+    user_name: str = ""
+    errors_only: bool = False
+
+    @property
+    def any(self) -> bool:
+        return bool(self.event_name or self.key_id or self.user_name or self.errors_only)
+
+
+@dataclass(frozen=True)
+class EventCursor:
+    """A place in the newest-first order: the event time and event ID of one event (keyset pagination)."""
+
+    event_time: dt.datetime
+    event_id: str
+
+    def encode(self) -> str:
+        return f"{self.event_time.astimezone(dt.UTC).isoformat()}|{self.event_id}"
+
+    @classmethod
+    def decode(cls, text: str | None) -> EventCursor | None:
+        """The cursor of a ?after= or ?before= value, or None for anything malformed."""
+        when, _, event_id = (text or "").partition("|")
+        if not event_id or len(event_id) > 36:
+            return None
+        try:
+            moment = dt.datetime.fromisoformat(when)
+        except ValueError:
+            return None
+        return cls(moment, event_id) if moment.tzinfo is not None else None
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One line of the Event history table, with its full CloudTrail record."""
+
+    event_id: str
+    event_time: dt.datetime
+    event_name: str
+    event_type: str
+    key_id: str
+    key_exists: bool
+    error_code: str
+    record: dict
+    account_id: str
+
+    @property
+    def identity(self) -> dict:
+        return (self.record or {}).get("userIdentity") or {}
+
+    @property
+    def user_name(self) -> str:
+        """userIdentity's userName, "root" for the account root, "AWS Internal" for service events."""
+        identity = self.identity
+        if self.event_type == "AwsServiceEvent" or identity.get("invokedBy") == SERVICE_USER_NAME:
+            return SERVICE_USER_NAME
+        if identity.get("userName"):
+            return identity["userName"]
+        if identity.get("type") == "Root" or str(identity.get("arn", "")).endswith(":root"):
+            return ROOT_USER_NAME
+        return identity.get("principalId") or identity.get("arn") or ""
+
+    @property
+    def caller_account(self) -> str:
+        """The caller's account when it is not the account whose history this is (cross-account use), else ""."""
+        caller = self.identity.get("accountId", "")
+        return caller if caller and caller != self.account_id else ""
+
+    @property
+    def record_json(self) -> str:
+        import json
+
+        return json.dumps(self.record, indent=2, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class EventPage:
+    """A page of events, newest first, with the cursors of the newer and older pages (None at either end)."""
+
+    rows: list[EventRow]
+    region: str
+    filters: EventFilters
+    newer: EventCursor | None
+    older: EventCursor | None
+    page_size: int = EVENT_HISTORY_PAGE_SIZE
+
+
+def _user_name_condition(user_name: str):
+    """Events whose caller has this user name (IAM names ignore case), "root", or "AWS Internal"."""
+    from django.db.models import Q
+
+    condition = Q(principal_arn__iendswith=f"/{user_name}")
+    if user_name.lower() == ROOT_USER_NAME:
+        condition |= Q(principal_arn__iendswith=":root")
+    if user_name.lower() == SERVICE_USER_NAME.lower():
+        condition |= Q(event_type="AwsServiceEvent")
+    return condition
+
+
+def account_events(account_id: str, region: str, filters: EventFilters | None = None):
+    """The account's audit events in a region that pass the filters (a queryset, not yet ordered)."""
+    filters = filters or EventFilters()
+    events = AuditEvent.objects.filter(account_id=account_id, region=region)
+    if filters.event_name:
+        events = events.filter(event_name=filters.event_name)
+    if filters.key_id:
+        events = events.filter(key_id=filters.key_id)
+    if filters.errors_only:
+        events = events.exclude(error_code="")
+    if filters.user_name:
+        events = events.filter(_user_name_condition(filters.user_name))
+    return events
+
+
+def event_history_names(account_id: str, region: str) -> list[str]:
+    """The event names present in the account's events of a region, for the Event name filter (one query)."""
+    return list(
+        AuditEvent.objects.filter(account_id=account_id, region=region)
+        .order_by("event_name")
+        .values_list("event_name", flat=True)
+        .distinct()
+    )
+
+
+def event_history_page(
+    account_id: str,
+    region: str,
+    filters: EventFilters | None = None,
+    *,
+    after: EventCursor | None = None,
+    before: EventCursor | None = None,
+    page_size: int = EVENT_HISTORY_PAGE_SIZE,
+) -> EventPage:
+    """The newest events (or those older than `after`, or newer than `before`): one query, whatever the count.
+
+    Each row says whether its key still exists in the region, so the page links only to keys it can open.
+    """
+    from django.db.models import Q
+
+    filters = filters or EventFilters()
+    still_there = Key.objects.filter(account_id=account_id, region=region, key_id=OuterRef("key_id"))
+    events = account_events(account_id, region, filters).annotate(key_exists=Exists(still_there))
+    if before is not None:
+        events = events.filter(
+            Q(event_time__gt=before.event_time) | Q(event_time=before.event_time, event_id__gt=before.event_id)
+        ).order_by("event_time", "event_id")
+    else:
+        if after is not None:
+            events = events.filter(
+                Q(event_time__lt=after.event_time) | Q(event_time=after.event_time, event_id__lt=after.event_id)
+            )
+        events = events.order_by("-event_time", "-event_id")
+    fetched = list(
+        events.values(
+            "event_id", "event_time", "event_name", "event_type", "key_id", "key_exists", "error_code", "record"
+        )[: page_size + 1]
+    )
+    more = len(fetched) > page_size
+    fetched = fetched[:page_size]
+    if before is not None:
+        fetched.reverse()
+    rows = [EventRow(account_id=account_id, **row) for row in fetched]
+    first = EventCursor(rows[0].event_time, rows[0].event_id) if rows else None
+    last = EventCursor(rows[-1].event_time, rows[-1].event_id) if rows else None
+    if before is not None:
+        # Came back from an older page: there is an older page; a newer one if more were fetched.
+        newer, older = (first if more else None), last
+    else:
+        newer, older = (first if after is not None else None), (last if more else None)
+    return EventPage(rows=rows, region=region, filters=filters, newer=newer, older=older, page_size=page_size)
+
+
+def event_history_records(
+    account_id: str,
+    region: str,
+    filters: EventFilters | None = None,
+    *,
+    limit: int = EVENT_DOWNLOAD_LIMIT,
+):
+    """The CloudTrail records of the newest matching events, at most `limit`, read in chunks (one query)."""
+    records = account_events(account_id, region, filters).order_by("-event_time", "-event_id")
+    return records.values_list("record", flat=True)[:limit].iterator(chunk_size=500)

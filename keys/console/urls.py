@@ -1,6 +1,6 @@
 """Console URLs (namespace "console"): each page module owns its own patterns."""
 
-from keys.console import create_wizard, credentials, iam, import_wizard, key_detail, key_list, signin
+from keys.console import create_wizard, credentials, event_history, iam, import_wizard, key_detail, key_list, signin
 
 app_name = "console"
 urlpatterns = [
@@ -11,4 +11,5 @@ urlpatterns = [
     *key_detail.urlpatterns,
     *import_wizard.urlpatterns,
     *credentials.urlpatterns,
+    *event_history.urlpatterns,
 ]
