@@ -49,6 +49,7 @@ def test_auditor_filters_by_key_id_and_reads_the_import_record(trainee: Page, au
     page = trainee
     sign_in(page, page.base)
     page.get_by_text("Services", exact=True).click()
+    shot(page, "event-history-services-menu")
     page.get_by_role("link", name="Event history").click()
     expect(page.get_by_role("heading", name="Event history", level=1)).to_be_visible()
     expect(page.get_by_label("Region")).to_have_value("us-west-2")
