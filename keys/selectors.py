@@ -183,19 +183,10 @@ def key_list_page(
         keys = keys.filter(Exists(matching))
     total = keys.count()
     page = min(max(1, page), page_count(total, page_size))
-    rows = (
-        keys.order_by(Lower("list_alias").asc(nulls_last=True), "creation_date", "key_id")
-        .values(
-            "key_id",
-            "list_alias",
-            "state",
-            "origin",
-            "key_manager",
-            "creation_date",
-            "expiration_model",
-            "valid_to",
-        )[(page - 1) * page_size : page * page_size]
-    )
+    ordered = keys.order_by(Lower("list_alias").asc(nulls_last=True), "creation_date", "key_id")
+    rows = ordered.values(
+        "key_id", "list_alias", "state", "origin", "key_manager", "creation_date", "expiration_model", "valid_to"
+    )[(page - 1) * page_size : page * page_size]
     return KeyListPage(
         rows=[
             KeyRow(
