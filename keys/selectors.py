@@ -451,3 +451,31 @@ def event_history_records(
     """The CloudTrail records of the newest matching events, at most `limit`, read in chunks (one query)."""
     records = account_events(account_id, region, filters).order_by("-event_time", "-event_id")
     return records.values_list("record", flat=True)[:limit].iterator(chunk_size=500)
+
+
+# ---------------------------------------------------------------- the key details page's Effective permissions
+
+
+def key_access_candidates(key: Key, key_policy: dict) -> list:
+    """Who could call the key: its account's root, users and roles (one query), then the other accounts'
+    principals its policy names (no query: another account's directory is not this account's to read)."""
+    from keys import access_review
+
+    order = Case(When(kind=Principal.ROOT, then=0), When(kind=Principal.USER, then=1), default=2)
+    principals = (
+        Principal.objects.filter(account_id=key.account_id)
+        .order_by(order, "name")
+        .only("account_id", "kind", "name", "path", "iam_policies", "iam_policy_names")
+    )
+    own = [
+        access_review.Candidate(
+            arn=p.arn,
+            name=p.account_id if p.kind == Principal.ROOT else p.name,
+            kind=p.kind,
+            account_id=p.account_id,
+            iam_policies=tuple(p.iam_policies or ()),
+            iam_policy_names=tuple(p.iam_policy_names or ()),
+        )
+        for p in principals
+    ]
+    return own + access_review.external_candidates(key_policy, key_account=key.account_id)

@@ -15,9 +15,10 @@ from django.utils import dateformat
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from keys import clock, policy, selectors, states, timeline
+from keys import access_review, clock, policy, selectors, states, timeline
 from keys.console.access import principal_required, safe_next_url
 from keys.console.actors import console_actor, error_status
+from keys.console.event_history import event_history_url
 from keys.console.key_detail_forms import (
     ACTION_LABELS,
     CONFIRMED_ACTIONS,
@@ -35,7 +36,7 @@ from keys.models import Alias, Key
 from keys.regions import REGIONS
 from keys.services import importing
 from keys.services import keys as key_service
-from keys.services.gate import Actor, state_refusal
+from keys.services.gate import CROSS_ACCOUNT_OPERATIONS, Actor, state_refusal
 
 TEMPLATE = "keys/key_detail.html"
 ROLES = {"administrators": "Key Administrators", "users": "Key Users"}
@@ -154,6 +155,24 @@ def _policy_context(actor: Actor, key: Key, *, policy_view: bool, policy_text: s
     }
 
 
+def _access_context(key: Key) -> dict[str, Any]:
+    """Effective permissions: every principal that could call the key against the actions the console groups."""
+    # The policy the gate decides with, as the page's DescribeKey loaded it: no further call, no further audit
+    # event, and a viewer whom GetKeyPolicy refuses (a key user) still sees who may do what.
+    document = json.loads(key.policy)
+    review = access_review.review(
+        key_arn=key.arn,
+        key_account=key.account_id,
+        key_policy=document,
+        candidates=selectors.key_access_candidates(key, document),
+        cross_account_operations=CROSS_ACCOUNT_OPERATIONS,
+        origin=key.origin,
+        key_state=key.state,
+        aws_managed=key.is_aws_managed,
+    )
+    return {"access": review}
+
+
 def _tags_context(actor: Actor, key: Key) -> dict[str, Any]:
     try:
         result = key_service.list_resource_tags(actor, key_id=key.key_id)
@@ -209,10 +228,12 @@ def detail_context(
         "import_download_url": f"{import_url}?step=download",
         "import_upload_url": f"{import_url}?step=upload",
         "timeline": build_timeline(key),
+        "event_history_url": event_history_url(region, selectors.EventFilters(key_id=key.key_id)),
         "description_form": DescriptionForm(initial={"description": key.description}),
     }
     context.update(_policy_context(actor, key, policy_view=policy_view, policy_text=policy_text))
     context.update(_tags_context(actor, key))
+    context.update(_access_context(key))
     context.update(extra)
     return context
 
