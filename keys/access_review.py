@@ -40,8 +40,8 @@ class Column:
     action: str
     # The API operation the gate authorizes it in (what the cross-account rule and the key-state table name).
     operation: str
-    # Every IAM action the gate authorizes for this part of the call. ReEncrypt is authorized as kms:ReEncrypt
-    # (Call.key) and then as kms:ReEncryptFrom on the source, kms:ReEncryptTo on the destination.
+    # Every IAM action the gate authorizes for this part of the call (ReEncrypt: kms:ReEncryptFrom on the
+    # source key, kms:ReEncryptTo on the destination, as in AWS).
     checks: tuple[str, ...] = ()
     # Only External keys have these (the key-state table refuses them for AWS_KMS keys).
     imported_only: bool = False
@@ -69,8 +69,8 @@ USE: tuple[Column, ...] = (
     Column("kms:Encrypt", "Encrypt"),
     Column("kms:Decrypt", "Decrypt"),
     Column("kms:GenerateDataKey", "GenerateDataKey"),
-    Column("kms:ReEncryptFrom", "ReEncrypt", ("kms:ReEncrypt", "kms:ReEncryptFrom")),
-    Column("kms:ReEncryptTo", "ReEncrypt", ("kms:ReEncrypt", "kms:ReEncryptTo")),
+    Column("kms:ReEncryptFrom", "ReEncrypt", ("kms:ReEncryptFrom",)),
+    Column("kms:ReEncryptTo", "ReEncrypt", ("kms:ReEncryptTo",)),
     Column("kms:DescribeKey", "DescribeKey"),
 )
 GROUPS: tuple[tuple[str, tuple[Column, ...]], ...] = (("Administer", ADMINISTER), ("Use", USE))

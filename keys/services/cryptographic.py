@@ -55,7 +55,7 @@ def encrypt(
         return {"CiphertextBlob": blob, "KeyId": key.arn, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}
 
 
-def _key_of_ciphertext(call: Call, blob: Any, key_id: str | None, operation: str) -> Key:
+def _key_of_ciphertext(call: Call, blob: Any, key_id: str | None, operation: str, action: str | None = None) -> Key:
     if not isinstance(blob, (bytes, bytearray)) or not 1 <= len(blob) <= 6144:
         raise validation(
             "1 validation error detected: Value at 'ciphertextBlob' failed to satisfy constraint: "
@@ -69,9 +69,9 @@ def _key_of_ciphertext(call: Call, blob: Any, key_id: str | None, operation: str
     if owner is None:
         raise KmsError("InvalidCiphertextException", "The ciphertext refers to a KMS key that does not exist.")
     arn = f"arn:aws:kms:{owner[1]}:{owner[0]}:key/{embedded}"
-    key = call.key(arn, operation=operation)
+    key = call.key(arn, operation=operation, action=action)
     if key_id is not None:
-        named = call.key(key_id, operation=operation, check_state=False)
+        named = call.key(key_id, operation=operation, action=action, check_state=False)
         if named.key_id != key.key_id:
             raise KmsError(
                 "IncorrectKeyException",
@@ -124,12 +124,10 @@ def re_encrypt(
         "destinationEncryptionContext": destination_context,
     }
     with kms_call(actor, "ReEncrypt", request=request, read_only=True) as call:
-        source = _key_of_ciphertext(call, ciphertext_blob, source_key_id, "ReEncrypt")
+        source = _key_of_ciphertext(call, ciphertext_blob, source_key_id, "ReEncrypt", action="ReEncryptFrom")
         _check_algorithm(source_encryption_algorithm)
         _check_algorithm(destination_encryption_algorithm)
-        call.authorize(source, action="ReEncryptFrom")
-        destination = call.key(destination_key_id, operation="ReEncrypt")
-        call.authorize(destination, action="ReEncryptTo")
+        destination = call.key(destination_key_id, operation="ReEncrypt", action="ReEncryptTo")
         plaintext = _open(source, ciphertext_blob, source_context)
         return {
             "CiphertextBlob": _seal_for(destination, plaintext, destination_context),

@@ -115,13 +115,22 @@ class Call:
         raise KmsError("AccessDeniedException", f"{who} {reason} the {action} action")
 
     def key(
-        self, identifier: str, *, operation: str | None = None, lock: bool = False, check_state: bool = True
+        self,
+        identifier: str,
+        *,
+        operation: str | None = None,
+        action: str | None = None,
+        lock: bool = False,
+        check_state: bool = True,
     ) -> Key:
-        """Find the caller's key by ID, ARN or (where allowed) alias; authorize; apply the key-state table."""
+        """Find the caller's key by ID, ARN or (where allowed) alias; authorize; apply the key-state table.
+
+        `action` is the IAM action when it is not the operation's name (ReEncrypt: ReEncryptFrom, ReEncryptTo).
+        """
         operation = operation or self.operation
         key = resolve_key(self.actor, identifier, operation=operation, lock=lock)
         self.keys.append(key)
-        self.authorize(key, action=operation)
+        self.authorize(key, action=action or operation)
         if check_state:
             ensure_state(key, operation)
         return key

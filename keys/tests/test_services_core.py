@@ -271,3 +271,21 @@ def test_the_key_lists_alias_follows_every_alias_change(admin):
     assert Key.objects.get(pk=second.pk).list_alias == "alias/alpha"
     key_service.delete_alias(admin, alias_name="alias/alpha")
     assert Key.objects.get(pk=second.pk).list_alias is None
+
+
+def test_reencrypt_is_authorized_as_reencrypt_from_and_to(admin, kms_user):
+    """A policy granting only kms:ReEncryptFrom and kms:ReEncryptTo is enough, as in AWS."""
+    user = f"arn:aws:iam::{ACCOUNT}:user/KMSUser"
+    document = json.loads(console_policy(external=False))
+    document["Statement"].append(
+        {"Sid": "ReEncrypt only", "Effect": "Allow", "Principal": {"AWS": user}, "Resource": "*",
+         "Action": ["kms:ReEncryptFrom", "kms:ReEncryptTo"]}
+    )  # fmt: skip
+    document["Statement"] = [s for s in document["Statement"] if s.get("Sid") != "Allow use of the key"]
+    key = key_service.create_key(admin, policy_text=json.dumps(document))
+    blob = cryptographic.encrypt(admin, key_id=key.key_id, plaintext=b"secret")["CiphertextBlob"]
+    result = cryptographic.re_encrypt(kms_user, ciphertext_blob=blob, destination_key_id=key.key_id)
+    assert result["SourceKeyId"] == key.arn == result["KeyId"]
+    with pytest.raises(KmsError) as caught:
+        cryptographic.encrypt(kms_user, key_id=key.key_id, plaintext=b"x")
+    assert caught.value.code == "AccessDeniedException"
