@@ -23,6 +23,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from keys import selectors
 from keys.console.access import principal_required
+from keys.console.partials import page_or_partial
 from keys.regions import REGIONS
 from keys.services import directory, importing
 from keys.services.gate import KEY_ARN_RE, KEY_ID_RE
@@ -117,14 +118,6 @@ def _region(request: HttpRequest, prefs: selectors.Preferences) -> str:
     return asked
 
 
-def _template(request: HttpRequest) -> str:
-    """The whole page, or for htmx the partial that fills the element it targets."""
-    if not request.htmx or request.htmx.history_restore_request:
-        return TEMPLATE
-    partial = PARTIALS.get(request.htmx.target or "")
-    return f"{TEMPLATE}#{partial}" if partial else TEMPLATE
-
-
 @principal_required
 @require_GET
 @vary_on_headers("HX-Request", "HX-Target")
@@ -169,7 +162,7 @@ def event_history(request: HttpRequest) -> HttpResponse:
     }
     # A filter the form refused is a bad request for a whole page; htmx swaps only 2xx answers.
     status = 200 if valid or request.htmx else 400
-    return render(request, _template(request), context, status=status)
+    return render(request, page_or_partial(request, TEMPLATE, PARTIALS), context, status=status)
 
 
 def _download_url(region: str, filters: selectors.EventFilters) -> str:

@@ -16,6 +16,7 @@ from keys import selectors
 from keys.console.access import principal_required
 from keys.console.actors import region_or_default
 from keys.console.forms import KEY_LIST_COLUMN_CHOICES, KeyListQueryForm, KeyListSettingsForm
+from keys.console.partials import page_or_partial
 from keys.regions import REGIONS
 from keys.services import directory, importing
 
@@ -84,14 +85,6 @@ def _context(
     }
 
 
-def _template(request: HttpRequest) -> str:
-    """The whole page, or for htmx the partial that fills the element it targets."""
-    if not request.htmx or request.htmx.history_restore_request:
-        return TEMPLATE
-    partial = PARTIALS.get(request.htmx.target or "")
-    return f"{TEMPLATE}#{partial}" if partial else TEMPLATE
-
-
 @principal_required
 @require_GET
 @vary_on_headers("HX-Request", "HX-Target")
@@ -110,7 +103,7 @@ def encryption_keys(request: HttpRequest) -> HttpResponse:
         page=page,
         settings_open=request.GET.get("settings") == "1",
     )
-    return render(request, _template(request), context)
+    return render(request, page_or_partial(request, TEMPLATE, PARTIALS), context)
 
 
 @principal_required
