@@ -12,6 +12,12 @@ from keys.services import importing
 
 ACCOUNT = "111122223333"
 OAEP_256 = "RSAES_OAEP_SHA_256"
+# The KeyMetadata members of the seed's `aws kms create-key --origin EXTERNAL` (spec 1.3, plus KeyManager,
+# KeySpec and EncryptionAlgorithms as the issue asks).
+SEED_MEMBERS = frozenset(
+    {"AWSAccountId", "KeyId", "Arn", "CreationDate", "Enabled", "Description", "KeyUsage", "KeyState", "Origin",
+     "KeyManager", "KeySpec", "EncryptionAlgorithms"}
+)  # fmt: skip
 
 
 def console_policy(

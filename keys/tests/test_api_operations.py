@@ -14,24 +14,11 @@ from keys import policy
 from keys.api.operations import OPERATIONS
 from keys.models import AuditEvent, Key, Tag
 from keys.services import keys as key_service
+from keys.tests.helpers import SEED_MEMBERS
 from keys.tests.kms_api import b64
 
 pytestmark = pytest.mark.django_db
 
-SEED_MEMBERS = {
-    "AWSAccountId",
-    "KeyId",
-    "Arn",
-    "CreationDate",
-    "Enabled",
-    "Description",
-    "KeyUsage",
-    "KeyState",
-    "Origin",
-    "KeyManager",
-    "KeySpec",
-    "EncryptionAlgorithms",
-}
 ARN = re.compile(r"^arn:aws:kms:us-west-2:111122223333:key/[0-9a-f-]{36}$")
 
 

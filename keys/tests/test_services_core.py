@@ -11,7 +11,7 @@ from keys.errors import KmsError
 from keys.models import Alias, AuditEvent, Key, Tag, WrappingKeyPair
 from keys.services import cryptographic, importing
 from keys.services import keys as key_service
-from keys.tests.helpers import console_policy
+from keys.tests.helpers import SEED_MEMBERS, console_policy
 
 pytestmark = pytest.mark.django_db
 
@@ -32,10 +32,7 @@ def test_external_key_starts_pending_import_without_material(external_key):
     assert external_key.state == states.PENDING_IMPORT
     assert external_key.sealed_material is None
     meta = key_service.key_metadata(external_key)
-    assert set(meta) == {
-        "AWSAccountId", "KeyId", "Arn", "CreationDate", "Enabled", "Description", "KeyUsage",
-        "KeyState", "Origin", "KeyManager", "KeySpec", "EncryptionAlgorithms",
-    }  # fmt: skip
+    assert set(meta) == SEED_MEMBERS
     assert meta["Enabled"] is False and meta["Origin"] == "EXTERNAL" and meta["KeyState"] == "PendingImport"
 
 

@@ -32,26 +32,13 @@ from keys.models import Alias, Key
 from keys.services import directory
 from keys.services import keys as key_service
 from keys.tests.conftest import DEMO_PASSWORD
+from keys.tests.helpers import SEED_MEMBERS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 AWS = str(Path(sys.executable).with_name("aws"))
 OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
 REGION = "us-west-2"
-SEED_MEMBERS = {
-    "AWSAccountId",
-    "KeyId",
-    "Arn",
-    "CreationDate",
-    "Enabled",
-    "Description",
-    "KeyUsage",
-    "KeyState",
-    "Origin",
-    "KeyManager",
-    "KeySpec",
-    "EncryptionAlgorithms",
-}
 
 
 @pytest.fixture
