@@ -286,3 +286,21 @@ def test_reencrypt_is_authorized_as_reencrypt_from_and_to(admin, kms_user):
     with pytest.raises(KmsError) as caught:
         cryptographic.encrypt(kms_user, key_id=key.key_id, plaintext=b"x")
     assert caught.value.code == "AccessDeniedException"
+
+
+@pytest.mark.parametrize(
+    ("state", "origin", "material"),
+    [
+        (states.PENDING_IMPORT, "EXTERNAL", b"sealed"),  # Pending Import with material
+        (states.PENDING_IMPORT, "AWS_KMS", None),  # only External keys wait for an import
+        (states.ENABLED, "EXTERNAL", None),  # Enabled without material
+        ("Creating", "AWS_KMS", b"sealed"),  # not a state of this replica
+    ],
+)
+def test_the_database_refuses_an_impossible_key(admin, state, origin, material):
+    from django.db import IntegrityError, transaction
+
+    key = key_service.create_key(admin)
+    key.state, key.origin, key.sealed_material = state, origin, material
+    with pytest.raises(IntegrityError), transaction.atomic():
+        key.save()
