@@ -17,7 +17,11 @@ def _iso(when: dt.datetime) -> str:
 
 
 def record_call(call: Call, *, when: dt.datetime) -> AuditEvent:
-    """Write the CloudTrail record of one API call (the caller's account, or the key's when it has one)."""
+    """Write the CloudTrail record of one API call in the key's account (the caller's when there is no key).
+
+    A call on another account's key is recorded in both accounts, as CloudTrail does, the two
+    records tied by one sharedEventID.
+    """
     actor = call.actor
     identity: dict[str, Any] = {
         "type": actor.principal_type,
@@ -59,17 +63,26 @@ def record_call(call: Call, *, when: dt.datetime) -> AuditEvent:
     if call.error:
         record["errorCode"] = call.error.code
         record["errorMessage"] = call.error.message
-    return AuditEvent.objects.create(
-        event_id=event_id,
-        account_id=account_id,
-        event_time=when,
-        event_name=call.operation,
-        region=actor.region,
-        key_id=key.key_id if key else "",
-        principal_arn=actor.principal_arn,
-        error_code=call.error.code if call.error else "",
-        record=record,
-    )
+    recipients = {account_id: event_id}
+    if account_id != actor.account_id:
+        recipients[actor.account_id] = str(uuid.uuid4())
+        record["sharedEventID"] = str(uuid.uuid4())
+    events = [
+        AuditEvent(
+            event_id=this_id,
+            account_id=recipient,
+            event_time=when,
+            event_name=call.operation,
+            region=actor.region,
+            key_id=key.key_id if key else "",
+            principal_arn=actor.principal_arn,
+            error_code=call.error.code if call.error else "",
+            record={**record, "eventID": this_id, "recipientAccountId": recipient},
+        )
+        for recipient, this_id in recipients.items()
+    ]
+    AuditEvent.objects.bulk_create(events)
+    return events[0]
 
 
 def record_service_event(

@@ -304,3 +304,15 @@ def test_the_database_refuses_an_impossible_key(admin, state, origin, material):
     key.state, key.origin, key.sealed_material = state, origin, material
     with pytest.raises(IntegrityError), transaction.atomic():
         key.save()
+
+
+def test_a_call_on_another_accounts_key_is_recorded_in_both_accounts(admin, external_user):
+    key = key_service.create_key(admin, policy_text=console_policy(external_accounts=["444455556666"], external=False))
+    cryptographic.encrypt(external_user, key_id=key.arn, plaintext=b"x")
+    owner = AuditEvent.objects.get(account_id=ACCOUNT, event_name="Encrypt")
+    caller = AuditEvent.objects.get(account_id="444455556666", event_name="Encrypt")
+    assert owner.record["sharedEventID"] == caller.record["sharedEventID"]
+    assert (owner.record["recipientAccountId"], caller.record["recipientAccountId"]) == (ACCOUNT, "444455556666")
+    assert owner.event_id != caller.event_id and caller.key_id == key.key_id
+    cryptographic.encrypt(admin, key_id=key.key_id, plaintext=b"x")
+    assert AuditEvent.objects.filter(event_name="Encrypt").count() == 3
