@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, Exists, OuterRef, Prefetch, When
+from django.db.models import Case, Count, Exists, OuterRef, Prefetch, Q, When
 from django.db.models.functions import Lower, Substr
 
-from keys import states, timeline
+from keys import access_review, states, timeline
 from keys.models import Alias, AuditEvent, ConsolePreferences, Key, Principal
 from keys.regions import DEFAULT_REGION, REGIONS
 from keys.services.directory import KEY_LIST_COLUMNS
@@ -339,7 +340,6 @@ class EventRow:
 
     @property
     def record_json(self) -> str:
-        import json
 
         return json.dumps(self.record, indent=2, ensure_ascii=False)
 
@@ -358,7 +358,6 @@ class EventPage:
 
 def _user_name_condition(user_name: str):
     """Events whose caller has this user name (IAM names ignore case), "root", or "AWS Internal"."""
-    from django.db.models import Q
 
     condition = Q(principal_arn__iendswith=f"/{user_name}")
     if user_name.lower() == ROOT_USER_NAME:
@@ -406,7 +405,6 @@ def event_history_page(
 
     Each row says whether its key still exists in the region, so the page links only to keys it can open.
     """
-    from django.db.models import Q
 
     filters = filters or EventFilters()
     still_there = Key.objects.filter(account_id=account_id, region=region, key_id=OuterRef("key_id"))
@@ -459,7 +457,6 @@ def event_history_records(
 def key_access_candidates(key: Key, key_policy: dict) -> list:
     """Who could call the key: its account's root, users and roles (one query), then the other accounts'
     principals its policy names (no query: another account's directory is not this account's to read)."""
-    from keys import access_review
 
     order = Case(When(kind=Principal.ROOT, then=0), When(kind=Principal.USER, then=1), default=2)
     principals = (
