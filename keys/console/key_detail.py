@@ -29,6 +29,7 @@ from keys.console.key_detail_forms import (
     PrincipalsForm,
     ScheduleDeletionForm,
     TagFormSet,
+    posted_policy_digest,
 )
 from keys.console.key_list import key_list_url
 from keys.errors import KmsError, not_found
@@ -143,6 +144,8 @@ def _policy_context(actor: Actor, key: Key, *, policy_view: bool, policy_text: s
     users = policy.key_users(document)
     return {
         "policy_text": stored if policy_text is None else policy_text,
+        # What the page's policy editors post back: the policy they were built from.
+        "policy_digest": key_service.policy_digest(stored),
         "policy_console_layout": console_layout,
         "policy_view": policy_view or not console_layout or key.is_aws_managed,
         "key_administrators": _principal_rows(admins, directory),
@@ -283,12 +286,19 @@ def key_policy(request: HttpRequest, region: str, key_id: str) -> HttpResponse:
         return failure
     form = PolicyForm(request.POST)
     typed = request.POST.get("policy", "")
+    expected = posted_policy_digest(request.POST)
+    # The box keeps what was typed, so it keeps the digest of the policy that text was built from.
+    kept = {"policy_digest": expected} if expected else {}
     if not form.is_valid():
-        return _rerender(request, actor, key, policy_view=True, policy_text=typed, policy_form_errors=form.errors)
+        return _rerender(
+            request, actor, key, policy_view=True, policy_text=typed, policy_form_errors=form.errors, **kept
+        )
     try:
-        key_service.put_key_policy(actor, key_id=key.key_id, policy_text=form.cleaned_data["policy"])
+        key_service.put_key_policy(
+            actor, key_id=key.key_id, policy_text=form.cleaned_data["policy"], expected_policy_digest=expected
+        )
     except KmsError as exc:
-        return _rerender(request, actor, key, policy_view=True, policy_text=typed, policy_error=exc)
+        return _rerender(request, actor, key, policy_view=True, policy_text=typed, policy_error=exc, **kept)
     messages.success(request, "Key policy saved.")
     return redirect(detail_url(region, key.key_id, "key-policy"))
 
@@ -305,8 +315,10 @@ def _subpage_context(key: Key, anchor: str, heading: str) -> dict[str, Any]:
     }
 
 
-def _edit_policy(actor: Actor, key: Key, change: Callable[[dict], dict]) -> None:
-    """Apply a default-view change to the policy this user reads, and save it with PutKeyPolicy."""
+def _edit_policy(actor: Actor, key: Key, change: Callable[[dict], dict], *, expected_digest: str | None) -> None:
+    """Apply a default-view change to the policy this user reads, and save it with PutKeyPolicy.
+
+    expected_digest: the policy the page showed; the service refuses the save if it changed since."""
     document = json.loads(key_service.get_key_policy(actor, key_id=key.key_id))
     if not policy.is_console_policy(document):
         raise KmsError(
@@ -314,7 +326,9 @@ def _edit_policy(actor: Actor, key: Key, change: Callable[[dict], dict]) -> None
             "This key policy is not in the console's default layout. Edit it in the policy view.",
         )
     updated = change(document)
-    key_service.put_key_policy(actor, key_id=key.key_id, policy_text=policy.render_policy(updated))
+    key_service.put_key_policy(
+        actor, key_id=key.key_id, policy_text=policy.render_policy(updated), expected_policy_digest=expected_digest
+    )
 
 
 @principal_required
@@ -329,9 +343,11 @@ def key_principals(request: HttpRequest, region: str, key_id: str, role: str) ->
     heading = f"Add {ROLES[role].lower()}"
     context = {**_subpage_context(key, "key-policy", heading), "role": role, "role_title": ROLES[role]}
     try:
-        document = json.loads(key_service.get_key_policy(actor, key_id=key.key_id))
+        stored = key_service.get_key_policy(actor, key_id=key.key_id)
     except KmsError as exc:
         return render(request, "keys/key_detail/add_principals.html", {**context, "error": exc}, status=403)
+    document = json.loads(stored)
+    context["policy_digest"] = key_service.policy_digest(stored)
     members = _members(document, role)
     candidates = [p for p in selectors.account_principals(key.account_id) if p.arn not in members]
     form = PrincipalsForm(request.POST or None, choices=[p.arn for p in candidates])
@@ -342,7 +358,12 @@ def key_principals(request: HttpRequest, region: str, key_id: str, role: str) ->
         return render(request, "keys/key_detail/add_principals.html", context, status=400)
     chosen = form.cleaned_data["principal"]
     try:
-        _edit_policy(actor, key, lambda doc: _with_role(doc, role, [*_members(doc, role), *chosen], key))
+        _edit_policy(
+            actor,
+            key,
+            lambda doc: _with_role(doc, role, [*_members(doc, role), *chosen], key),
+            expected_digest=posted_policy_digest(request.POST),
+        )
     except KmsError as exc:
         return render(request, "keys/key_detail/add_principals.html", {**context, "error": exc}, status=400)
     names = ", ".join(p.name for p in candidates if p.arn in chosen)
@@ -371,7 +392,10 @@ def _remove_principals(request: HttpRequest, actor: Actor, key: Key, role: str) 
     chosen = set(form.cleaned_data["principal"])
     try:
         _edit_policy(
-            actor, key, lambda doc: _with_role(doc, role, [a for a in _members(doc, role) if a not in chosen], key)
+            actor,
+            key,
+            lambda doc: _with_role(doc, role, [a for a in _members(doc, role) if a not in chosen], key),
+            expected_digest=posted_policy_digest(request.POST),
         )
     except KmsError as exc:
         return _rerender(request, actor, key, principals_error=exc, principals_role=role)
@@ -390,7 +414,12 @@ def key_admins_can_delete(request: HttpRequest, region: str, key_id: str) -> Htt
     form.is_valid()
     allowed = bool(form.cleaned_data.get("admins_can_delete"))
     try:
-        _edit_policy(actor, key, lambda doc: policy.with_admins_can_delete(doc, allowed))
+        _edit_policy(
+            actor,
+            key,
+            lambda doc: policy.with_admins_can_delete(doc, allowed),
+            expected_digest=posted_policy_digest(request.POST),
+        )
     except KmsError as exc:
         return _rerender(request, actor, key, principals_error=exc, principals_role="deletion")
     messages.success(

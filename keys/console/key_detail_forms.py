@@ -28,6 +28,15 @@ class DescriptionForm(forms.Form):
     )
 
 
+# Every key-policy editor posts the policy_digest of the policy it showed; the service refuses a stale one.
+# Not required: without it the save behaves as PutKeyPolicy does in the API.
+POLICY_DIGEST_FIELD = "policy_digest"
+
+
+def posted_policy_digest(data) -> str | None:
+    return data.get(POLICY_DIGEST_FIELD) or None
+
+
 class PolicyForm(forms.Form):
     # No max_length here: the service answers an oversized policy with LimitExceededException.
     policy = forms.CharField(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import re
 import uuid
 from collections.abc import Iterable, Sequence
@@ -396,6 +397,17 @@ def get_key_policy(actor: Actor, *, key_id: str, policy_name: str | None = "defa
         return key.policy
 
 
+POLICY_CHANGED_MESSAGE = (
+    "The key policy was changed by someone else since you opened this page. "
+    "Reload the page to see the current policy, then make your change again."
+)
+
+
+def policy_digest(policy_text: str) -> str:
+    """What a console form carries of the policy it showed: the SHA-256 (hex) of the stored text."""
+    return hashlib.sha256(policy_text.encode("utf-8")).hexdigest()
+
+
 def _check_policy_name(name: str | None) -> None:
     if name not in (None, "default"):
         raise not_found("No such policy exists")
@@ -419,7 +431,10 @@ def put_key_policy(
     policy_text: str,
     policy_name: str | None = "default",
     bypass_policy_lockout_safety_check: bool = False,
+    expected_policy_digest: str | None = None,
 ) -> Key:
+    """PutKeyPolicy. expected_policy_digest (the console's, never the API's): the policy_digest() of the policy
+    the edit was built from; if the stored policy is no longer that one, nothing changes (no lost update)."""
     request = {
         "keyId": key_id,
         "policyName": policy_name,
@@ -429,6 +444,8 @@ def put_key_policy(
     with kms_call(actor, "PutKeyPolicy", request=request) as call:
         key = call.key(key_id, lock=True)
         _refuse_aws_managed(key)
+        if expected_policy_digest is not None and expected_policy_digest != policy_digest(key.policy):
+            raise KmsError("ValidationException", POLICY_CHANGED_MESSAGE)
         _check_policy_name(policy_name)
         document = parse_policy(policy_text)
         _check_lockout(actor, document, key_arn=key.arn, bypass=bypass_policy_lockout_safety_check)
