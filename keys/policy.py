@@ -175,38 +175,33 @@ def _admin_actions(*, allow_delete: bool, external_origin: bool) -> list[str]:
     return actions
 
 
-def _admin_statement(arns: list[str], actions: list[str]) -> dict[str, Any]:
-    """The "Allow access for Key Administrators" statement."""
-    return {
-        "Sid": SID_ADMINS,
+def _statement(sid: str, arns: list[str], actions: list[str], condition: dict | None = None) -> dict[str, Any]:
+    """One console statement: Sid, Allow, the principals (a string when one), the actions, Resource "*"."""
+    statement: dict[str, Any] = {
+        "Sid": sid,
         "Effect": "Allow",
         "Principal": {"AWS": _principal_value(arns)},
         "Action": actions,
         "Resource": "*",
     }
+    if condition is not None:
+        statement["Condition"] = copy.deepcopy(condition)
+    return statement
+
+
+def _admin_statement(arns: list[str], actions: list[str]) -> dict[str, Any]:
+    """The "Allow access for Key Administrators" statement."""
+    return _statement(SID_ADMINS, arns, actions)
 
 
 def _use_statement(arns: list[str]) -> dict[str, Any]:
     """The "Allow use of the key" statement."""
-    return {
-        "Sid": SID_USE,
-        "Effect": "Allow",
-        "Principal": {"AWS": _principal_value(arns)},
-        "Action": list(USER_ACTIONS),
-        "Resource": "*",
-    }
+    return _statement(SID_USE, arns, list(USER_ACTIONS))
 
 
 def _grants_statement(arns: list[str]) -> dict[str, Any]:
     """The "Allow attachment of persistent resources" statement."""
-    return {
-        "Sid": SID_GRANTS,
-        "Effect": "Allow",
-        "Principal": {"AWS": _principal_value(arns)},
-        "Action": list(GRANT_ACTIONS),
-        "Resource": "*",
-        "Condition": copy.deepcopy(GRANT_CONDITION),
-    }
+    return _statement(SID_GRANTS, arns, list(GRANT_ACTIONS), GRANT_CONDITION)
 
 
 def build_console_key_policy(
