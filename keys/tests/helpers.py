@@ -20,6 +20,22 @@ SEED_MEMBERS = frozenset(
 )  # fmt: skip
 
 
+def assert_seed_key_metadata(meta: dict, *, region: str = "us-west-2") -> None:
+    """`meta` is what the seed's `create-key --origin EXTERNAL` prints: its members and their values."""
+    assert set(meta) == SEED_MEMBERS
+    assert meta["Origin"] == "EXTERNAL"
+    assert meta["Enabled"] is False
+    assert meta["KeyState"] == "PendingImport"
+    assert meta["KeyUsage"] == "ENCRYPT_DECRYPT"
+    assert meta["Description"] == ""
+    assert meta["AWSAccountId"] == ACCOUNT
+    assert meta["KeyManager"] == "CUSTOMER"
+    assert meta["KeySpec"] == "SYMMETRIC_DEFAULT"
+    assert meta["EncryptionAlgorithms"] == ["SYMMETRIC_DEFAULT"]
+    assert meta["Arn"] == f"arn:aws:kms:{region}:{ACCOUNT}:key/{meta['KeyId']}"
+    assert isinstance(meta["CreationDate"], float)
+
+
 def console_policy(
     *,
     admins: Sequence[str] = ("KMSAdminUser",),

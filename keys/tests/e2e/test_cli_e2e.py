@@ -32,7 +32,7 @@ from keys.models import Alias, Key
 from keys.services import directory
 from keys.services import keys as key_service
 from keys.tests.conftest import DEMO_PASSWORD
-from keys.tests.helpers import SEED_MEMBERS
+from keys.tests.helpers import assert_seed_key_metadata
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -103,18 +103,7 @@ def kms(live_server, credentials_file, monkeypatch):
 
 def test_cli_create_key_external_prints_the_seeds_key_metadata(aws):
     meta = json.loads(aws("kms", "create-key", "--origin", "EXTERNAL").stdout)["KeyMetadata"]
-    assert set(meta) == SEED_MEMBERS
-    assert meta["Origin"] == "EXTERNAL"
-    assert meta["Enabled"] is False
-    assert meta["KeyState"] == "PendingImport"
-    assert meta["KeyUsage"] == "ENCRYPT_DECRYPT"
-    assert meta["Description"] == ""
-    assert meta["AWSAccountId"] == "111122223333"
-    assert meta["KeyManager"] == "CUSTOMER"
-    assert meta["KeySpec"] == "SYMMETRIC_DEFAULT"
-    assert meta["EncryptionAlgorithms"] == ["SYMMETRIC_DEFAULT"]
-    assert re.fullmatch(rf"arn:aws:kms:{REGION}:111122223333:key/{meta['KeyId']}", meta["Arn"])
-    assert isinstance(meta["CreationDate"], float)
+    assert_seed_key_metadata(meta)
     assert Key.objects.get(key_id=meta["KeyId"]).origin == "EXTERNAL"
 
 
